@@ -1,0 +1,69 @@
+#pragma once
+#include <spikegraph/model/neuron.hpp>
+
+namespace spikegraph {
+
+// Adaptive LIF (Bellec et al. 2020), as mlGeNN's AdaptiveLeakyIntegrateFire:
+//   V <- alpha V + s I,   A <- rho A          rho = exp(-dt/tau_adapt)
+//   spike if V >= v_thresh + beta A (and not refractory)
+//   reset V -= (v_thresh - v_reset) or V = v_reset; A += 1; RefracTime = tau_refrac.
+struct AdaptiveLeakyIntegrateFire {
+    float v_thresh = 1.0f;
+    float v_reset = 0.0f;
+    float v = 0.0f;
+    float a = 0.0f;  // initial adaptation
+    float beta = 0.0174f;
+    float tau_mem = 20.0f;
+    float tau_refrac = 0.0f;
+    float tau_adapt = 2000.0f;
+    bool relative_reset = true;
+    bool integrate_during_refrac = true;
+    bool scale_i = false;
+
+    using Variables = VariableList<"V", "A", "RefracTime">;
+    static constexpr FixedString output_variable = "V";
+    static constexpr NeuronKind kind = NeuronKind::spiking;
+    enum : int { V, A, RefracTime };
+
+    struct Dynamics {
+        float alpha, rho, input_scale, v_thresh, v_reset, beta, tau_refrac, dt;
+        bool relative_reset, integrate_during_refrac;
+
+        SPIKEGRAPH_HOST_DEVICE void integrate(NeuronState<AdaptiveLeakyIntegrateFire>& s, float isyn) const {
+            const bool refractory = s[RefracTime] > 0.0f;
+            if (integrate_during_refrac || !refractory) s[V] = alpha * s[V] + input_scale * isyn;
+            s[A] *= rho;
+            if (refractory) s[RefracTime] -= dt;
+        }
+        SPIKEGRAPH_HOST_DEVICE bool threshold(const NeuronState<AdaptiveLeakyIntegrateFire>& s) const {
+            return s[V] >= v_thresh + beta * s[A] && s[RefracTime] <= 0.0f;
+        }
+        SPIKEGRAPH_HOST_DEVICE void reset(NeuronState<AdaptiveLeakyIntegrateFire>& s) const {
+            if (relative_reset) s[V] -= v_thresh - v_reset;
+            else s[V] = v_reset;
+            s[A] += 1.0f;
+            s[RefracTime] = tau_refrac;
+        }
+    };
+
+    Dynamics dynamics(float dt) const {
+        const float alpha = detail::decay_factor(dt, tau_mem);
+        return {alpha,    detail::decay_factor(dt, tau_adapt), scale_i ? 1.0f - alpha : 1.0f, v_thresh, v_reset, beta,
+                tau_refrac, dt, relative_reset, integrate_during_refrac};
+    }
+    NeuronState<AdaptiveLeakyIntegrateFire> initial_state() const { return {{v, a, 0.0f}}; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f("v_thresh", v_thresh), f("v_reset", v_reset), f("v", v), f("a", a), f("beta", beta), f("tau_mem", tau_mem),
+            f("tau_refrac", tau_refrac), f("tau_adapt", tau_adapt);
+    }
+    void validate(std::string_view population) const {
+        for_each_parameter([&](std::string_view n, float x) { detail::require_finite(population, n, x); });
+        detail::require_positive(population, "tau_mem", tau_mem);
+        detail::require_positive(population, "tau_adapt", tau_adapt);
+        detail::require_non_negative(population, "tau_refrac", tau_refrac);
+    }
+};
+
+}  // namespace spikegraph

@@ -1,0 +1,64 @@
+#pragma once
+#include <spikegraph/model/neuron.hpp>
+
+namespace spikegraph {
+
+// Leaky integrate-and-fire neuron, discretised exactly as mlGeNN's
+// LeakyIntegrateFire (ml_genn/neurons/leaky_integrate_fire.py):
+//   V <- alpha V + s I            alpha = exp(-dt/tau_mem), s = 1 or (1 - alpha) with scale_i
+//   spike if V >= v_thresh (and RefracTime <= 0 when tau_refrac > 0)
+//   reset V -= (v_thresh - v_reset) (relative_reset) or V = v_reset; RefracTime = tau_refrac.
+// tau_refrac = 0 means no refractory period (mlGeNN's None).
+struct LeakyIntegrateFire {
+    float v_thresh = 1.0f;
+    float v_reset = 0.0f;
+    float v = 0.0f;  // initial membrane voltage
+    float tau_mem = 20.0f;
+    float tau_refrac = 0.0f;
+    bool relative_reset = true;
+    bool integrate_during_refrac = true;
+    bool scale_i = false;
+
+    using Variables = VariableList<"V", "RefracTime">;
+    static constexpr FixedString output_variable = "V";
+    static constexpr NeuronKind kind = NeuronKind::spiking;
+    enum : int { V, RefracTime };
+
+    struct Dynamics {
+        float alpha, input_scale, v_thresh, v_reset, tau_refrac, dt;
+        bool relative_reset, integrate_during_refrac;
+
+        SPIKEGRAPH_HOST_DEVICE void integrate(NeuronState<LeakyIntegrateFire>& s, float isyn) const {
+            const bool refractory = s[RefracTime] > 0.0f;
+            if (integrate_during_refrac || !refractory) s[V] = alpha * s[V] + input_scale * isyn;
+            if (refractory) s[RefracTime] -= dt;
+        }
+        SPIKEGRAPH_HOST_DEVICE bool threshold(const NeuronState<LeakyIntegrateFire>& s) const {
+            return s[V] >= v_thresh && s[RefracTime] <= 0.0f;
+        }
+        SPIKEGRAPH_HOST_DEVICE void reset(NeuronState<LeakyIntegrateFire>& s) const {
+            if (relative_reset) s[V] -= v_thresh - v_reset;
+            else s[V] = v_reset;
+            s[RefracTime] = tau_refrac;
+        }
+    };
+
+    Dynamics dynamics(float dt) const {
+        const float alpha = detail::decay_factor(dt, tau_mem);
+        return {alpha, scale_i ? 1.0f - alpha : 1.0f, v_thresh, v_reset, tau_refrac, dt, relative_reset,
+                integrate_during_refrac};
+    }
+    NeuronState<LeakyIntegrateFire> initial_state() const { return {{v, 0.0f}}; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f("v_thresh", v_thresh), f("v_reset", v_reset), f("v", v), f("tau_mem", tau_mem), f("tau_refrac", tau_refrac);
+    }
+    void validate(std::string_view population) const {
+        for_each_parameter([&](std::string_view n, float x) { detail::require_finite(population, n, x); });
+        detail::require_positive(population, "tau_mem", tau_mem);
+        detail::require_non_negative(population, "tau_refrac", tau_refrac);
+    }
+};
+
+}  // namespace spikegraph

@@ -1,0 +1,168 @@
+#pragma once
+#include <cmath>
+#include <math.h>
+#include <concepts>
+#include <limits>
+#include <string_view>
+
+#include <spikegraph/model/neuron.hpp>
+
+namespace spikegraph {
+
+// A readout turns a population's activity during an example into one number
+// per neuron, as mlGeNN's readouts do. Each keeps one float accumulator per
+// neuron; its Dynamics say how the accumulator starts, what happens after the
+// neuron integrates (mlGeNN appends this to sim_code, so it sees V before the
+// reset) and what happens when the neuron spikes (appended to reset_code).
+//
+// Readouts that use a variable take its name as a template argument; the empty
+// default means the model's output variable (V for all built-in models).
+template <class R>
+concept Readout = requires { requires R::is_readout; };
+
+struct NoReadout {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = false;
+    static constexpr bool needs_spikes = false;
+    static constexpr FixedString variable = "";
+    struct Dynamics {
+        float initial = 0.0f;
+        SPIKEGRAPH_HOST_DEVICE void accumulate(float&, float, int) const {}
+        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
+        float result(float acc) const { return acc; }
+    };
+    Dynamics dynamics(float, int) const { return {}; }
+};
+
+// The variable's value at the end of the example.
+template <FixedString Variable = "">
+struct Var {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = true;
+    static constexpr bool needs_spikes = false;
+    static constexpr FixedString variable = Variable;
+    struct Dynamics {
+        float initial = 0.0f;
+        SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const { acc = value; }
+        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
+        float result(float acc) const { return acc; }
+    };
+    Dynamics dynamics(float, int) const { return {}; }
+};
+
+// Sum of the variable over the example's timesteps.
+template <FixedString Variable = "">
+struct SumVar {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = true;
+    static constexpr bool needs_spikes = false;
+    static constexpr FixedString variable = Variable;
+    struct Dynamics {
+        float initial = 0.0f;
+        SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const { acc += value; }
+        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
+        float result(float acc) const { return acc; }
+    };
+    Dynamics dynamics(float, int) const { return {}; }
+};
+
+// Mean of the variable over the example's timesteps.
+template <FixedString Variable = "">
+struct AvgVar {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = true;
+    static constexpr bool needs_spikes = false;
+    static constexpr FixedString variable = Variable;
+    struct Dynamics {
+        float initial = 0.0f;
+        float inverse_timesteps = 1.0f;
+        SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const { acc += value; }
+        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
+        float result(float acc) const { return acc * inverse_timesteps; }
+    };
+    Dynamics dynamics(float, int example_timesteps) const { return {0.0f, 1.0f / float(example_timesteps)}; }
+};
+
+// Exponentially weighted mean (Nowotny, Turner & Knight 2024), as mlGeNN's AvgVarExpWeight:
+//   acc += exp(-t / (dt T)) (1/T) V,   t = step * dt the time at the step's start.
+template <FixedString Variable = "">
+struct AvgVarExpWeight {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = true;
+    static constexpr bool needs_spikes = false;
+    static constexpr FixedString variable = Variable;
+    struct Dynamics {
+        float initial = 0.0f;
+        float inverse_timesteps = 1.0f;  // 1/T; t/(dt T) = step/T
+        SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int step) const {
+            acc += expf(-float(step) * inverse_timesteps) * inverse_timesteps * value;
+        }
+        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
+        float result(float acc) const { return acc; }
+    };
+    Dynamics dynamics(float, int example_timesteps) const { return {0.0f, 1.0f / float(example_timesteps)}; }
+};
+
+// Maximum of the variable over the example (starting from 0, as mlGeNN's MaxVar).
+template <FixedString Variable = "">
+struct MaxVar {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = true;
+    static constexpr bool needs_spikes = false;
+    static constexpr FixedString variable = Variable;
+    struct Dynamics {
+        float initial = 0.0f;
+        SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const {
+            if (value > acc) acc = value;
+        }
+        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
+        float result(float acc) const { return acc; }
+    };
+    Dynamics dynamics(float, int) const { return {}; }
+};
+
+// Number of spikes in the example.
+struct SpikeCount {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = false;
+    static constexpr bool needs_spikes = true;
+    static constexpr FixedString variable = "";
+    struct Dynamics {
+        float initial = 0.0f;
+        SPIKEGRAPH_HOST_DEVICE void accumulate(float&, float, int) const {}
+        SPIKEGRAPH_HOST_DEVICE void spike(float& acc, int) const { acc += 1.0f; }
+        float result(float acc) const { return acc; }
+    };
+    Dynamics dynamics(float, int) const { return {}; }
+};
+
+// Time of the first spike, negated so that the largest output is the earliest
+// neuron and argmax/cross-entropy apply unchanged (mlGeNN's FirstSpikeTime);
+// the lowest float when the neuron never fired.
+struct FirstSpikeTime {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = false;
+    static constexpr bool needs_spikes = true;
+    static constexpr FixedString variable = "";
+    struct Dynamics {
+        float initial = std::numeric_limits<float>::lowest();
+        float dt = 1.0f;
+        SPIKEGRAPH_HOST_DEVICE void accumulate(float&, float, int) const {}
+        SPIKEGRAPH_HOST_DEVICE void spike(float& acc, int step) const {
+            const float negative_time = -float(step) * dt;
+            if (negative_time > acc) acc = negative_time;
+        }
+        float result(float acc) const { return acc; }
+    };
+    Dynamics dynamics(float dt, int) const { return {std::numeric_limits<float>::lowest(), dt}; }
+};
+
+// The variable a readout reads on model M ("" resolves to M's output variable).
+template <class M, class R>
+inline constexpr std::string_view readout_variable = R::variable.empty() ? M::output_variable.view() : R::variable.view();
+
+// Index of that variable in M's state, or -1.
+template <class M, class R>
+inline constexpr int readout_variable_index = R::uses_variable ? M::Variables::index_of(readout_variable<M, R>) : -1;
+
+}  // namespace spikegraph

@@ -1,0 +1,34 @@
+#pragma once
+// spikegraph: spiking neural networks as compile-time C++ graphs.
+// One include for everything a user needs.
+
+#include <spikegraph/model/adaptive_leaky_integrate_fire.hpp>
+#include <spikegraph/model/binary_spike_input.hpp>
+#include <spikegraph/model/connectivity.hpp>
+#include <spikegraph/model/initialiser.hpp>
+#include <spikegraph/model/integrate_fire.hpp>
+#include <spikegraph/model/leaky_integrate.hpp>
+#include <spikegraph/model/leaky_integrate_fire.hpp>
+#include <spikegraph/model/neuron_update.hpp>
+#include <spikegraph/model/poisson_input.hpp>
+#include <spikegraph/model/readout.hpp>
+#include <spikegraph/model/spike_input.hpp>
+#include <spikegraph/model/synapse.hpp>
+
+#include <spikegraph/graph/connection.hpp>
+#include <spikegraph/graph/network.hpp>
+#include <spikegraph/graph/population.hpp>
+#include <spikegraph/graph/sequential.hpp>
+
+#include <spikegraph/compile/backends.hpp>
+#include <spikegraph/compile/compiled_network.hpp>
+#include <spikegraph/compile/inference_compiler.hpp>
+#include <spikegraph/compile/learning_rule.hpp>
+
+#include <spikegraph/train/callback.hpp>
+#include <spikegraph/train/metrics.hpp>
+#include <spikegraph/train/progress_bar.hpp>
+#include <spikegraph/train/spike_recorder.hpp>
+#include <spikegraph/train/var_recorder.hpp>
+
+#include <spikegraph/data/dataset.hpp>

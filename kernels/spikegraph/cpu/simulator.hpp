@@ -1,0 +1,542 @@
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <spikegraph/compile/input_batch.hpp>
+#include <spikegraph/compile/simulation_options.hpp>
+#include <spikegraph/connection_storage.hpp>
+#include <spikegraph/cpu/denormals.hpp>
+#include <spikegraph/cpu/thread_pool.hpp>
+#include <spikegraph/graph/network.hpp>
+#include <spikegraph/model/neuron_update.hpp>
+#include <spikegraph/philox.hpp>
+
+namespace spikegraph::cpu_backend {
+
+// Neurons are updated in chunks of this many; each chunk of each lane writes its
+// spikes to its own segment of the spike queue, so chunks run in parallel
+// without atomics and the queue needs no compaction.
+inline constexpr std::size_t neuron_chunk = 2048;
+
+template <class P>
+inline constexpr std::size_t chunks_of =
+    P::neuron_type::kind == NeuronKind::spike_input ? 1 : (P::size + neuron_chunk - 1) / neuron_chunk;
+
+// Spikes recorded for one population: for each lane, the step and neuron of every spike in order.
+struct RecordedSpikes {
+    std::vector<std::vector<std::int32_t>> steps;
+    std::vector<std::vector<std::uint32_t>> ids;
+};
+
+// The CPU simulator of a network: state as [lane][neuron] arrays per variable,
+// per-population spike queues, per-connection input buffers (in_syn), and
+// event-driven propagation (work per step grows with the number of spikes).
+//
+// Parallelism: when there are at least as many active lanes as threads, each
+// thread simulates whole lanes for the whole example with no synchronisation
+// (lanes share only read-only weights). Otherwise every step is split into a
+// neuron phase and a propagation phase, each parallel over lanes x chunks.
+template <class Net>
+class Simulator {
+public:
+    static constexpr std::size_t num_populations = Net::num_populations;
+    static constexpr std::size_t num_connections = Net::num_connections;
+
+    Simulator(const Net& net, const SimulationOptions& options)
+        : net_(net), options_(options), pool_(options.num_threads) {
+        options_.validate();
+        const std::size_t lanes = options_.batch_size;
+        for_each_population([&]<std::size_t P>(auto& buffers) {
+            using Pop = typename Net::template population_type<P>;
+            const auto& pop = net_.template population<P>();
+            pop.neuron.validate(Pop::name.view());
+            buffers.dynamics = pop.neuron.dynamics(options_.dt);
+            buffers.readout_dynamics = pop.readout.dynamics(options_.dt, options_.example_timesteps);
+            buffers.initial = pop.neuron.initial_state();
+            for (auto& v : buffers.variables) v.assign(lanes * Pop::size, 0.0f);
+            if constexpr (Pop::has_readout) buffers.readout.assign(lanes * Pop::size, 0.0f);
+            buffers.spike_ids.assign(lanes * Pop::size, 0);
+            buffers.spike_counts.assign(lanes * chunks_of<Pop>, 0);
+            buffers.total_spikes.assign(lanes, 0);
+            if constexpr (Pop::neuron_type::kind == NeuronKind::value_input) {
+                buffers.prepared.assign(lanes * Pop::size, 0.0f);
+            } else if constexpr (Pop::neuron_type::kind == NeuronKind::spike_input) {
+                buffers.events.assign(lanes, nullptr);
+                buffers.cursor.assign(lanes, 0);
+                buffers.carried.assign(lanes, {});
+                buffers.carried_next.assign(lanes, {});
+                buffers.last_fired.assign(lanes * Pop::size, -1);
+            }
+            buffers.example_index.assign(lanes, 0);
+        });
+        for_each_connection([&]<std::size_t C>(auto& buffers) {
+            using Conn = typename Net::template connection_type<C>;
+            const auto& c = net_.template connection<C>();
+            c.synapse.validate(Conn::name.view());
+            buffers.synapse = c.synapse.dynamics(options_.dt);
+            buffers.storage = detail::build_connection(c.connectivity, Conn::pre_type::size, Conn::post_type::size,
+                                                       options_.seed, C, Conn::name.str());
+            buffers.in_syn.assign(lanes * Conn::post_type::size, 0.0f);
+            buffers.events.assign(lanes, 0);
+        });
+        spike_recording_.fill(false);
+        recorded_spikes_.fill({});
+    }
+
+    const SimulationOptions& options() const { return options_; }
+    const Net& network() const { return net_; }
+    std::size_t active_lanes() const { return active_lanes_; }
+
+    // Gives input population P its inputs for the next run(); the lane count of
+    // the batch (<= batch_size) sets how many lanes run.
+    template <std::size_t P>
+    void set_input(const InputBatch& batch) {
+        using Pop = typename Net::template population_type<P>;
+        static_assert(is_input_model<typename Pop::neuron_type>, "spikegraph: set_input needs an input population");
+        if (batch.lanes() > options_.batch_size)
+            detail::throw_invalid("population '", Pop::name.view(), "': batch of ", batch.lanes(),
+                                  " examples exceeds batch_size ", options_.batch_size);
+        auto& buffers = std::get<P>(populations_);
+        active_lanes_ = batch.lanes();
+        for (std::size_t lane = 0; lane < batch.lanes(); ++lane) {
+            buffers.example_index[lane] = batch.example_index[lane];
+            if constexpr (Pop::neuron_type::kind == NeuronKind::value_input) {
+                const float* row = batch.values.at(lane);
+                float* prepared = buffers.prepared.data() + lane * Pop::size;
+                for (std::size_t i = 0; i < Pop::size; ++i) prepared[i] = buffers.dynamics.prepare(row[i]);
+            } else {
+                buffers.events[lane] = batch.spikes.at(lane);
+            }
+        }
+    }
+
+    // Resets every state variable, input buffer and readout, then simulates
+    // example_timesteps steps for the active lanes.
+    void run() {
+        FlushDenormalsGuard flush;
+        const std::size_t lanes = active_lanes_;
+        const int steps = options_.example_timesteps;
+        prepare_recording(lanes, steps);
+        if (lanes >= pool_.size() || pool_.size() == 1) {
+            pool_.parallel_for(lanes, [&](std::size_t lane) {
+                reset_lane(lane);
+                for (int step = 0; step < steps; ++step) step_lane(lane, step);
+            });
+            return;
+        }
+        pool_.parallel_for(lanes, [&](std::size_t lane) { reset_lane(lane); });
+        for (int step = 0; step < steps; ++step) {
+            pool_.parallel_for(lanes * total_neuron_chunks, [&](std::size_t task) {
+                update_chunk_task(task / total_neuron_chunks, task % total_neuron_chunks, step);
+            });
+            pool_.parallel_for(lanes * total_propagation_chunks, [&](std::size_t task) {
+                propagate_chunk_task(task / total_propagation_chunks, task % total_propagation_chunks);
+            });
+            record_step(step, lanes);
+        }
+    }
+
+    // Readout of population P after run(): [lane][neuron] for the active lanes.
+    template <std::size_t P>
+    void readout(std::span<float> out) const {
+        using Pop = typename Net::template population_type<P>;
+        static_assert(Pop::has_readout, "spikegraph: this population has no readout");
+        const auto& buffers = std::get<P>(populations_);
+        for (std::size_t i = 0; i < active_lanes_ * Pop::size; ++i) out[i] = buffers.readout_dynamics.result(buffers.readout[i]);
+    }
+
+    // Current value of variable V of population P: [lane][neuron], all lanes.
+    template <std::size_t P, std::size_t V>
+    std::span<const float> variable() const {
+        return std::get<P>(populations_).variables[V];
+    }
+
+    // Synapses of connection C (see detail::ConnectionStorage for the layout).
+    template <std::size_t C>
+    const detail::ConnectionStorage& connection_storage() const {
+        return std::get<C>(connections_).storage;
+    }
+    // Replaces the weights of connection C (same count and layout).
+    template <std::size_t C>
+    void set_weights(std::span<const float> weights) {
+        using Conn = typename Net::template connection_type<C>;
+        auto& storage = std::get<C>(connections_).storage;
+        if (weights.size() != storage.weights.size())
+            detail::throw_invalid("connection '", Conn::name.view(), "': got ", weights.size(), " weights, expected ",
+                                  storage.weights.size());
+        std::copy(weights.begin(), weights.end(), storage.weights.begin());
+    }
+
+    // Turns every kind of recording off (the compiled network does this before each evaluate/predict).
+    void stop_recording() {
+        spike_recording_.fill(false);
+        recorded_variable_keys_.clear();
+        recorded_variables_.clear();
+    }
+
+    // Spike recording, enabled per population before run().
+    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
+    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
+
+    // Variable recording: [lane][step][neuron] of one variable of one population.
+    void record_variable(std::size_t population, std::size_t variable, bool enabled) {
+        auto key = std::make_pair(population, variable);
+        auto it = std::find(recorded_variable_keys_.begin(), recorded_variable_keys_.end(), key);
+        if (enabled && it == recorded_variable_keys_.end()) {
+            recorded_variable_keys_.push_back(key);
+            recorded_variables_.emplace_back();
+        } else if (!enabled && it != recorded_variable_keys_.end()) {
+            const auto index = std::size_t(it - recorded_variable_keys_.begin());
+            recorded_variable_keys_.erase(it);
+            recorded_variables_.erase(recorded_variables_.begin() + std::ptrdiff_t(index));
+        }
+    }
+    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
+        auto key = std::make_pair(population, variable);
+        auto it = std::find(recorded_variable_keys_.begin(), recorded_variable_keys_.end(), key);
+        if (it == recorded_variable_keys_.end())
+            detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
+        return recorded_variables_[std::size_t(it - recorded_variable_keys_.begin())];
+    }
+
+    // Spikes emitted by population P in the last run, per lane.
+    template <std::size_t P>
+    std::span<const std::uint64_t> spike_totals() const {
+        return std::span<const std::uint64_t>(std::get<P>(populations_).total_spikes).first(active_lanes_);
+    }
+    // Synaptic events (spike x synapse additions) in the last run, all connections and lanes.
+    std::uint64_t synaptic_events() const {
+        std::uint64_t total = 0;
+        for_each_connection_const([&]<std::size_t C>(const auto& buffers) {
+            for (std::size_t lane = 0; lane < active_lanes_; ++lane) total += buffers.events[lane];
+        });
+        return total;
+    }
+
+private:
+    template <class Pop>
+    struct PopulationBuffers {
+        using Model = typename Pop::neuron_type;
+        static constexpr std::size_t num_variables = Model::Variables::size;
+        typename Model::Dynamics dynamics{};
+        typename Pop::readout_type::Dynamics readout_dynamics{};
+        NeuronState<Model> initial{};
+        std::array<std::vector<float>, num_variables> variables;
+        std::vector<float> readout;
+        std::vector<std::uint32_t> spike_ids;     // [lane][neuron]: chunk k's spikes start at k * neuron_chunk
+        std::vector<std::uint32_t> spike_counts;  // [lane][chunk]
+        std::vector<std::uint64_t> total_spikes;  // [lane]
+        std::vector<std::uint64_t> example_index;
+        // value inputs
+        std::vector<float> prepared;
+        // spike inputs
+        std::vector<const SpikeEvents*> events;
+        std::vector<std::size_t> cursor;
+        std::vector<std::vector<std::uint32_t>> carried, carried_next;
+        std::vector<std::int32_t> last_fired;
+    };
+
+    template <class Conn>
+    struct ConnectionBuffers {
+        typename Conn::synapse_type::Dynamics synapse{};
+        detail::ConnectionStorage storage;
+        std::vector<float> in_syn;           // [lane][post]
+        std::vector<std::uint64_t> events;   // [lane]
+    };
+
+    template <class T>
+    struct PopulationTuple;
+    template <class... Pops, class C>
+    struct PopulationTuple<Network<boost::hana::tuple<Pops...>, C>> {
+        using type = std::tuple<PopulationBuffers<Pops>...>;
+    };
+    template <class T>
+    struct ConnectionTuple;
+    template <class P, class... Conns>
+    struct ConnectionTuple<Network<P, boost::hana::tuple<Conns...>>> {
+        using type = std::tuple<ConnectionBuffers<Conns>...>;
+    };
+
+    template <class F>
+    void for_each_population(F&& f) {
+        [&]<std::size_t... P>(std::index_sequence<P...>) {
+            (f.template operator()<P>(std::get<P>(populations_)), ...);
+        }(std::make_index_sequence<num_populations>{});
+    }
+    template <class F>
+    void for_each_connection(F&& f) {
+        [&]<std::size_t... C>(std::index_sequence<C...>) {
+            (f.template operator()<C>(std::get<C>(connections_)), ...);
+        }(std::make_index_sequence<num_connections>{});
+    }
+    template <class F>
+    void for_each_connection_const(F&& f) const {
+        [&]<std::size_t... C>(std::index_sequence<C...>) {
+            (f.template operator()<C>(std::get<C>(connections_)), ...);
+        }(std::make_index_sequence<num_connections>{});
+    }
+
+    // Compile-time task tables: population P's chunks start at chunk_offset[P];
+    // connection C's post-chunks start at propagation_offset[C].
+    static constexpr std::array<std::size_t, num_populations + 1> chunk_offsets = [] {
+        std::array<std::size_t, num_populations + 1> offsets{};
+        [&]<std::size_t... P>(std::index_sequence<P...>) {
+            std::size_t running = 0;
+            ((offsets[P] = running, running += chunks_of<typename Net::template population_type<P>>), ...);
+            offsets[num_populations] = running;
+        }(std::make_index_sequence<num_populations>{});
+        return offsets;
+    }();
+    static constexpr std::size_t total_neuron_chunks = chunk_offsets[num_populations];
+
+    template <class Conn>
+    static constexpr std::size_t post_chunks_of = (Conn::post_type::size + neuron_chunk - 1) / neuron_chunk;
+    static constexpr std::array<std::size_t, num_connections + 1> propagation_offsets = [] {
+        std::array<std::size_t, num_connections + 1> offsets{};
+        [&]<std::size_t... C>(std::index_sequence<C...>) {
+            std::size_t running = 0;
+            ((offsets[C] = running, running += post_chunks_of<typename Net::template connection_type<C>>), ...);
+            offsets[num_connections] = running;
+        }(std::make_index_sequence<num_connections>{});
+        return offsets;
+    }();
+    static constexpr std::size_t total_propagation_chunks = propagation_offsets[num_connections];
+
+    void reset_lane(std::size_t lane) {
+        for_each_population([&]<std::size_t P>(auto& b) {
+            using Pop = typename Net::template population_type<P>;
+            for (std::size_t v = 0; v < b.variables.size(); ++v)
+                std::fill_n(b.variables[v].begin() + std::ptrdiff_t(lane * Pop::size), Pop::size, b.initial[int(v)]);
+            if constexpr (Pop::has_readout)
+                std::fill_n(b.readout.begin() + std::ptrdiff_t(lane * Pop::size), Pop::size, b.readout_dynamics.initial);
+            std::fill_n(b.spike_counts.begin() + std::ptrdiff_t(lane * chunks_of<Pop>), chunks_of<Pop>, 0u);
+            b.total_spikes[lane] = 0;
+            if constexpr (Pop::neuron_type::kind == NeuronKind::spike_input) {
+                b.cursor[lane] = 0;
+                b.carried[lane].clear();
+                std::fill_n(b.last_fired.begin() + std::ptrdiff_t(lane * Pop::size), Pop::size, -1);
+            }
+        });
+        for_each_connection([&]<std::size_t C>(auto& b) {
+            using Conn = typename Net::template connection_type<C>;
+            std::fill_n(b.in_syn.begin() + std::ptrdiff_t(lane * Conn::post_type::size), Conn::post_type::size, 0.0f);
+            b.events[lane] = 0;
+        });
+    }
+
+    void step_lane(std::size_t lane, int step) {
+        for_each_population([&]<std::size_t P>(auto&) {
+            for (std::size_t chunk = 0; chunk < chunks_of<typename Net::template population_type<P>>; ++chunk)
+                update_chunk<P>(lane, chunk, step);
+        });
+        for_each_connection([&]<std::size_t C>(auto&) {
+            for (std::size_t chunk = 0; chunk < post_chunks_of<typename Net::template connection_type<C>>; ++chunk)
+                propagate_chunk<C>(lane, chunk);
+        });
+        record_lane(lane, step);
+    }
+
+    void update_chunk_task(std::size_t lane, std::size_t task, int step) {
+        for_each_population([&]<std::size_t P>(auto&) {
+            if (task >= chunk_offsets[P] && task < chunk_offsets[P + 1]) update_chunk<P>(lane, task - chunk_offsets[P], step);
+        });
+    }
+    void propagate_chunk_task(std::size_t lane, std::size_t task) {
+        for_each_connection([&]<std::size_t C>(auto&) {
+            if (task >= propagation_offsets[C] && task < propagation_offsets[C + 1])
+                propagate_chunk<C>(lane, task - propagation_offsets[C]);
+        });
+    }
+
+    // Sum of the currents of every connection into population P for one neuron;
+    // each synapse model also advances its own in_syn (decay or clear).
+    template <std::size_t P>
+    float synaptic_input(std::size_t lane, std::size_t neuron) {
+        float isyn = 0.0f;
+        for_each_connection([&]<std::size_t C>(auto& b) {
+            if constexpr (Net::connection_post[C] == int(P)) {
+                constexpr std::size_t post = Net::template connection_type<C>::post_type::size;
+                isyn += b.synapse.inject(b.in_syn[lane * post + neuron]);
+            }
+        });
+        return isyn;
+    }
+
+    template <std::size_t P>
+    void update_chunk(std::size_t lane, std::size_t chunk, int step) {
+        using Pop = typename Net::template population_type<P>;
+        using Model = typename Pop::neuron_type;
+        auto& b = std::get<P>(populations_);
+        const std::size_t begin = chunk * neuron_chunk;
+        const std::size_t end = std::min(Pop::size, begin + neuron_chunk);
+        std::uint32_t* queue = b.spike_ids.data() + lane * Pop::size + begin;
+        std::uint32_t count = 0;
+
+        if constexpr (Model::kind == NeuronKind::spike_input) {
+            emit_input_spikes<P>(lane, step, queue, count);
+        } else if constexpr (Model::kind == NeuronKind::value_input) {
+            const float* prepared = b.prepared.data() + lane * Pop::size;
+            const auto example = static_cast<std::uint32_t>(b.example_index[lane]);
+            const auto example_high = static_cast<std::uint32_t>(b.example_index[lane] >> 32);
+            for (std::size_t i = begin; i < end; ++i) {
+                float u = 0.0f;
+                if constexpr (Model::needs_random)
+                    u = detail::uniform(options_.seed, std::uint32_t(step), std::uint32_t(i), example,
+                                        (std::uint32_t(P) << 24) ^ example_high);
+                if (b.dynamics.fires(prepared[i], u)) queue[count++] = std::uint32_t(i);
+            }
+        } else {
+            constexpr int readout_var = readout_variable_index<Model, typename Pop::readout_type>;
+            float dummy_accumulator = 0.0f;
+            for (std::size_t i = begin; i < end; ++i) {
+                const std::size_t index = lane * Pop::size + i;
+                NeuronState<Model> state;
+                for (std::size_t v = 0; v < b.variables.size(); ++v) state[int(v)] = b.variables[v][index];
+                float& accumulator = Pop::has_readout ? b.readout[index] : dummy_accumulator;
+                const float isyn = synaptic_input<P>(lane, i);
+                if (update_neuron<readout_var>(b.dynamics, state, isyn, b.readout_dynamics, accumulator, step))
+                    queue[count++] = std::uint32_t(i);
+                for (std::size_t v = 0; v < b.variables.size(); ++v) b.variables[v][index] = state[int(v)];
+            }
+        }
+        b.spike_counts[lane * chunks_of<Pop> + chunk] = count;
+        b.total_spikes[lane] += count;
+    }
+
+    // GeNN SpikeSourceArray semantics: a neuron whose next event is due fires
+    // once this step; further due events of the same neuron wait a step each.
+    template <std::size_t P>
+    void emit_input_spikes(std::size_t lane, int step, std::uint32_t* queue, std::uint32_t& count) {
+        using Pop = typename Net::template population_type<P>;
+        auto& b = std::get<P>(populations_);
+        std::int32_t* last = b.last_fired.data() + lane * Pop::size;
+        auto& carried = b.carried[lane];
+        auto& next = b.carried_next[lane];
+        next.clear();
+        auto offer = [&](std::uint32_t id) {
+            if (last[id] == step) {
+                next.push_back(id);
+            } else {
+                last[id] = step;
+                queue[count++] = id;
+            }
+        };
+        for (std::uint32_t id : carried) offer(id);
+        if (const SpikeEvents* events = b.events[lane]) {
+            const double t = double(step) * double(options_.dt);
+            std::size_t& cursor = b.cursor[lane];
+            while (cursor < events->size() && double(events->times[cursor]) <= t) offer(events->ids[cursor++]);
+        }
+        carried.swap(next);
+    }
+
+    template <std::size_t C>
+    void propagate_chunk(std::size_t lane, std::size_t chunk) {
+        using Conn = typename Net::template connection_type<C>;
+        using Pre = typename Conn::pre_type;
+        constexpr std::size_t num_post = Conn::post_type::size;
+        constexpr std::size_t pre_index = std::size_t(Net::connection_pre[C]);
+        const auto& pre = std::get<pre_index>(populations_);
+        auto& b = std::get<C>(connections_);
+        const std::size_t begin = chunk * neuron_chunk;
+        const std::size_t end = std::min(num_post, begin + neuron_chunk);
+        float* in_syn = b.in_syn.data() + lane * num_post;
+        const std::uint32_t* lane_spikes = pre.spike_ids.data() + lane * Pre::size;
+        std::uint64_t events = 0;
+        for (std::size_t k = 0; k < chunks_of<Pre>; ++k) {
+            const std::uint32_t* spikes = lane_spikes + k * neuron_chunk;
+            const std::uint32_t count = pre.spike_counts[lane * chunks_of<Pre> + k];
+            for (std::uint32_t s = 0; s < count; ++s) {
+                const std::uint32_t id = spikes[s];
+                if constexpr (Conn::connectivity_type::kind == ConnectivityKind::dense) {
+                    const float* row = b.storage.weights.data() + std::size_t(id) * num_post;
+                    for (std::size_t j = begin; j < end; ++j) in_syn[j] += row[j];
+                    events += end - begin;
+                } else if constexpr (Conn::connectivity_type::kind == ConnectivityKind::one_to_one) {
+                    if (id >= begin && id < end) {
+                        in_syn[id] += b.storage.weights[id];
+                        ++events;
+                    }
+                } else {
+                    const std::uint32_t* first = b.storage.columns.data() + b.storage.row_start[id];
+                    const std::uint32_t* last = b.storage.columns.data() + b.storage.row_start[id + 1];
+                    if (begin != 0) first = std::lower_bound(first, last, std::uint32_t(begin));
+                    if (end != num_post) last = std::lower_bound(first, last, std::uint32_t(end));
+                    const float* weights = b.storage.weights.data() + (first - b.storage.columns.data());
+                    for (const std::uint32_t* c = first; c != last; ++c, ++weights) in_syn[*c] += *weights;
+                    events += std::uint64_t(last - first);
+                }
+            }
+        }
+        b.events[lane] += events;
+    }
+
+    // Recording. Buffers are sized before the run; each lane writes only its
+    // own part, so the lane-parallel mode records without synchronisation.
+    void prepare_recording(std::size_t lanes, int steps) {
+        for (std::size_t p = 0; p < num_populations; ++p) {
+            if (!spike_recording_[p]) continue;
+            recorded_spikes_[p].steps.assign(lanes, {});
+            recorded_spikes_[p].ids.assign(lanes, {});
+        }
+        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
+            const auto [p, v] = recorded_variable_keys_[r];
+            recorded_variables_[r].assign(lanes * std::size_t(steps) * Net::population_sizes[p], 0.0f);
+        }
+    }
+
+    void record_lane(std::size_t lane, int step) {
+        for_each_population([&]<std::size_t P>(auto& b) {
+            using Pop = typename Net::template population_type<P>;
+            if (spike_recording_[P]) {
+                auto& steps = recorded_spikes_[P].steps[lane];
+                auto& ids = recorded_spikes_[P].ids[lane];
+                for (std::size_t k = 0; k < chunks_of<Pop>; ++k) {
+                    const std::uint32_t* spikes = b.spike_ids.data() + lane * Pop::size + k * neuron_chunk;
+                    const std::uint32_t count = b.spike_counts[lane * chunks_of<Pop> + k];
+                    ids.insert(ids.end(), spikes, spikes + count);
+                    steps.insert(steps.end(), count, step);
+                }
+            }
+        });
+        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
+            const auto [p, v] = recorded_variable_keys_[r];
+            const std::size_t n = Net::population_sizes[p];
+            const float* source = variable_data(p, v) + lane * n;
+            float* target = recorded_variables_[r].data() + (lane * std::size_t(options_.example_timesteps) + std::size_t(step)) * n;
+            std::copy_n(source, n, target);
+        }
+    }
+
+    void record_step(int step, std::size_t lanes) {
+        for (std::size_t lane = 0; lane < lanes; ++lane) record_lane(lane, step);
+    }
+
+    const float* variable_data(std::size_t population, std::size_t variable) {
+        const float* found = nullptr;
+        for_each_population([&]<std::size_t P>(auto& b) {
+            if (P == population && variable < b.variables.size()) found = b.variables[variable].data();
+        });
+        return found;
+    }
+
+    Net net_;
+    SimulationOptions options_;
+    ThreadPool pool_;
+    std::size_t active_lanes_ = 0;
+    typename PopulationTuple<Net>::type populations_;
+    typename ConnectionTuple<Net>::type connections_;
+    std::array<bool, num_populations> spike_recording_{};
+    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
+    std::vector<std::pair<std::size_t, std::size_t>> recorded_variable_keys_;
+    std::vector<std::vector<float>> recorded_variables_;
+};
+
+}  // namespace spikegraph::cpu_backend
