@@ -20,118 +20,107 @@ namespace spikegraph {
 template <class R>
 concept Readout = requires { requires R::is_readout; };
 
+namespace detail {
+
+// What a readout reads: a state variable ("" = the model's output variable), or spikes.
+template <FixedString Variable>
+struct ReadsVariable {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = true;
+    static constexpr bool needs_spikes = false;
+    static constexpr FixedString variable = Variable;
+};
+struct ReadsSpikes {
+    static constexpr bool is_readout = true;
+    static constexpr bool uses_variable = false;
+    static constexpr bool needs_spikes = true;
+    static constexpr FixedString variable = "";
+};
+
+// Default hooks of a readout's Dynamics: nothing on a step, nothing on a spike, result = accumulator.
+struct ReadoutHooks {
+    float initial = 0.0f;
+    SPIKEGRAPH_HOST_DEVICE void accumulate(float&, float, int) const {}
+    SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
+    float result(float acc) const { return acc; }
+};
+
+}  // namespace detail
+
 struct NoReadout {
     static constexpr bool is_readout = true;
     static constexpr bool uses_variable = false;
     static constexpr bool needs_spikes = false;
     static constexpr FixedString variable = "";
-    struct Dynamics {
-        float initial = 0.0f;
-        SPIKEGRAPH_HOST_DEVICE void accumulate(float&, float, int) const {}
-        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
-        float result(float acc) const { return acc; }
-    };
+    using Dynamics = detail::ReadoutHooks;
     Dynamics dynamics(float, int) const { return {}; }
 };
 
 // The variable's value at the end of the example.
 template <FixedString Variable = "">
-struct Var {
-    static constexpr bool is_readout = true;
-    static constexpr bool uses_variable = true;
-    static constexpr bool needs_spikes = false;
-    static constexpr FixedString variable = Variable;
-    struct Dynamics {
-        float initial = 0.0f;
+struct Var : detail::ReadsVariable<Variable> {
+    struct Dynamics : detail::ReadoutHooks {
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const { acc = value; }
-        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
-        float result(float acc) const { return acc; }
     };
     Dynamics dynamics(float, int) const { return {}; }
 };
 
 // Sum of the variable over the example's timesteps.
 template <FixedString Variable = "">
-struct SumVar {
-    static constexpr bool is_readout = true;
-    static constexpr bool uses_variable = true;
-    static constexpr bool needs_spikes = false;
-    static constexpr FixedString variable = Variable;
-    struct Dynamics {
-        float initial = 0.0f;
+struct SumVar : detail::ReadsVariable<Variable> {
+    struct Dynamics : detail::ReadoutHooks {
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const { acc += value; }
-        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
-        float result(float acc) const { return acc; }
     };
     Dynamics dynamics(float, int) const { return {}; }
 };
 
 // Mean of the variable over the example's timesteps.
 template <FixedString Variable = "">
-struct AvgVar {
-    static constexpr bool is_readout = true;
-    static constexpr bool uses_variable = true;
-    static constexpr bool needs_spikes = false;
-    static constexpr FixedString variable = Variable;
-    struct Dynamics {
-        float initial = 0.0f;
+struct AvgVar : detail::ReadsVariable<Variable> {
+    struct Dynamics : detail::ReadoutHooks {
         float inverse_timesteps = 1.0f;
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const { acc += value; }
-        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
         float result(float acc) const { return acc * inverse_timesteps; }
     };
-    Dynamics dynamics(float, int example_timesteps) const { return {0.0f, 1.0f / float(example_timesteps)}; }
+    Dynamics dynamics(float, int example_timesteps) const {
+        Dynamics d;
+        d.inverse_timesteps = 1.0f / float(example_timesteps);
+        return d;
+    }
 };
 
 // Exponentially weighted mean (Nowotny, Turner & Knight 2024), as mlGeNN's AvgVarExpWeight:
 //   acc += exp(-t / (dt T)) (1/T) V,   t = step * dt the time at the step's start.
 template <FixedString Variable = "">
-struct AvgVarExpWeight {
-    static constexpr bool is_readout = true;
-    static constexpr bool uses_variable = true;
-    static constexpr bool needs_spikes = false;
-    static constexpr FixedString variable = Variable;
-    struct Dynamics {
-        float initial = 0.0f;
+struct AvgVarExpWeight : detail::ReadsVariable<Variable> {
+    struct Dynamics : detail::ReadoutHooks {
         float inverse_timesteps = 1.0f;  // 1/T; t/(dt T) = step/T
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int step) const {
             acc += expf(-float(step) * inverse_timesteps) * inverse_timesteps * value;
         }
-        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
-        float result(float acc) const { return acc; }
     };
-    Dynamics dynamics(float, int example_timesteps) const { return {0.0f, 1.0f / float(example_timesteps)}; }
+    Dynamics dynamics(float, int example_timesteps) const {
+        Dynamics d;
+        d.inverse_timesteps = 1.0f / float(example_timesteps);
+        return d;
+    }
 };
 
 // Maximum of the variable over the example (starting from 0, as mlGeNN's MaxVar).
 template <FixedString Variable = "">
-struct MaxVar {
-    static constexpr bool is_readout = true;
-    static constexpr bool uses_variable = true;
-    static constexpr bool needs_spikes = false;
-    static constexpr FixedString variable = Variable;
-    struct Dynamics {
-        float initial = 0.0f;
+struct MaxVar : detail::ReadsVariable<Variable> {
+    struct Dynamics : detail::ReadoutHooks {
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const {
             if (value > acc) acc = value;
         }
-        SPIKEGRAPH_HOST_DEVICE void spike(float&, int) const {}
-        float result(float acc) const { return acc; }
     };
     Dynamics dynamics(float, int) const { return {}; }
 };
 
 // Number of spikes in the example.
-struct SpikeCount {
-    static constexpr bool is_readout = true;
-    static constexpr bool uses_variable = false;
-    static constexpr bool needs_spikes = true;
-    static constexpr FixedString variable = "";
-    struct Dynamics {
-        float initial = 0.0f;
-        SPIKEGRAPH_HOST_DEVICE void accumulate(float&, float, int) const {}
+struct SpikeCount : detail::ReadsSpikes {
+    struct Dynamics : detail::ReadoutHooks {
         SPIKEGRAPH_HOST_DEVICE void spike(float& acc, int) const { acc += 1.0f; }
-        float result(float acc) const { return acc; }
     };
     Dynamics dynamics(float, int) const { return {}; }
 };
@@ -139,22 +128,20 @@ struct SpikeCount {
 // Time of the first spike, negated so that the largest output is the earliest
 // neuron and argmax/cross-entropy apply unchanged (mlGeNN's FirstSpikeTime);
 // the lowest float when the neuron never fired.
-struct FirstSpikeTime {
-    static constexpr bool is_readout = true;
-    static constexpr bool uses_variable = false;
-    static constexpr bool needs_spikes = true;
-    static constexpr FixedString variable = "";
-    struct Dynamics {
-        float initial = std::numeric_limits<float>::lowest();
+struct FirstSpikeTime : detail::ReadsSpikes {
+    struct Dynamics : detail::ReadoutHooks {
         float dt = 1.0f;
-        SPIKEGRAPH_HOST_DEVICE void accumulate(float&, float, int) const {}
         SPIKEGRAPH_HOST_DEVICE void spike(float& acc, int step) const {
             const float negative_time = -float(step) * dt;
             if (negative_time > acc) acc = negative_time;
         }
-        float result(float acc) const { return acc; }
     };
-    Dynamics dynamics(float dt, int) const { return {std::numeric_limits<float>::lowest(), dt}; }
+    Dynamics dynamics(float dt, int) const {
+        Dynamics d;
+        d.initial = std::numeric_limits<float>::lowest();
+        d.dt = dt;
+        return d;
+    }
 };
 
 // The variable a readout reads on model M ("" resolves to M's output variable).

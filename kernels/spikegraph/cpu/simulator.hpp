@@ -343,16 +343,22 @@ private:
         record_lane(lane, step);
     }
 
+    // Runs f<I>(local) for the item I whose task range [offsets[I], offsets[I+1]) holds task.
+    template <std::size_t Count, class F>
+    static void dispatch_task(const std::array<std::size_t, Count + 1>& offsets, std::size_t task, F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (void)((task >= offsets[I] && task < offsets[I + 1] ? (f.template operator()<I>(task - offsets[I]), true)
+                                                                 : false) ||
+                   ...);
+        }(std::make_index_sequence<Count>{});
+    }
     void update_chunk_task(std::size_t lane, std::size_t task, int step) {
-        for_each_population([&]<std::size_t P>(auto&) {
-            if (task >= chunk_offsets[P] && task < chunk_offsets[P + 1]) update_chunk<P>(lane, task - chunk_offsets[P], step);
-        });
+        dispatch_task<num_populations>(chunk_offsets, task,
+                                       [&]<std::size_t P>(std::size_t chunk) { update_chunk<P>(lane, chunk, step); });
     }
     void propagate_chunk_task(std::size_t lane, std::size_t task) {
-        for_each_connection([&]<std::size_t C>(auto&) {
-            if (task >= propagation_offsets[C] && task < propagation_offsets[C + 1])
-                propagate_chunk<C>(lane, task - propagation_offsets[C]);
-        });
+        dispatch_task<num_connections>(propagation_offsets, task,
+                                       [&]<std::size_t C>(std::size_t chunk) { propagate_chunk<C>(lane, chunk); });
     }
 
     // Sum of the currents of every connection into population P for one neuron;

@@ -43,7 +43,10 @@ public:
             for (std::size_t i = 0; i < count; ++i) body(i);
             return;
         }
-        Job job{&body, [](void* b, std::size_t i) { (*static_cast<Body*>(b))(i); }, count};
+        Job job;
+        job.body = &body;
+        job.invoke = [](void* b, std::size_t i) { (*static_cast<Body*>(b))(i); };
+        job.count = count;
         {
             std::lock_guard lock(mutex_);
             job_ = &job;
@@ -59,9 +62,9 @@ public:
 
 private:
     struct Job {
-        void* body;
-        void (*invoke)(void*, std::size_t);
-        std::size_t count;
+        void* body = nullptr;
+        void (*invoke)(void*, std::size_t) = nullptr;
+        std::size_t count = 0;
         std::atomic<std::size_t> next{0};
         std::size_t finished_threads = 0;  // guarded by mutex_
         std::exception_ptr error;          // guarded by error_mutex
