@@ -50,7 +50,14 @@ ConnectionStorage build_connection(const Conn& c, std::size_t num_pre, std::size
             bool first = true;
             for (;;) {
                 std::uint64_t gap = 0;
-                if (p < 1.0) gap = static_cast<std::uint64_t>(std::floor(std::log(double(rng.next_uniform())) / log_q));
+                if (p < 1.0) {
+                    // In double first: for tiny p the gap exceeds any integer (or is NaN
+                    // when log1p(-p) rounds to 0), which means no further synapse.
+                    const double real_gap = std::floor(std::log(double(rng.next_uniform())) / log_q);
+                    const double next = first ? real_gap : double(position) + 1.0 + real_gap;
+                    if (!(next < double(pairs))) break;
+                    gap = static_cast<std::uint64_t>(real_gap);
+                }
                 position = first ? gap : position + 1 + gap;
                 first = false;
                 if (position >= pairs) break;

@@ -32,3 +32,5 @@
 #include <spikegraph/train/var_recorder.hpp>
 
 #include <spikegraph/data/dataset.hpp>
+#include <spikegraph/data/latency_encoding.hpp>
+#include <spikegraph/data/yin_yang.hpp>

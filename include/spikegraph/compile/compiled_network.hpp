@@ -97,20 +97,21 @@ private:
             static_assert(Net::num_readouts >= 1,
                           "spikegraph: evaluate/predict need a population with a readout, "
                           "e.g. population<\"output\", 10>(LeakyIntegrate{}, AvgVar{})");
-            return std::size_t(Net::first_readout());
+            return std::size_t(Net::first_readout() >= 0 ? Net::first_readout() : 0);  // 0: no follow-on errors
         } else {
-            constexpr int index = Net::population_index(Output.view());
+            constexpr int index = Net::population_index(name_view<Output>);
             static_assert(index >= 0, "spikegraph: the named output population is not in the network");
-            static_assert(Net::template population_type<std::size_t(index)>::has_readout,
+            constexpr std::size_t found = index >= 0 ? std::size_t(index) : 0;  // 0: no follow-on errors
+            static_assert(index < 0 || Net::template population_type<found>::has_readout,
                           "spikegraph: the named output population has no readout");
-            return std::size_t(index);
+            return found;
         }
     }
     template <FixedString Connection>
     static constexpr std::size_t connection_index() {
-        constexpr int index = Net::connection_index(Connection.view());
+        constexpr int index = Net::connection_index(name_view<Connection>);
         static_assert(index >= 0, "spikegraph: no connection of that name in the network");
-        return std::size_t(index);
+        return index >= 0 ? std::size_t(index) : 0;  // 0: no follow-on errors
     }
 
     template <std::size_t Output, DatasetType D, class... Callbacks>
@@ -121,8 +122,8 @@ private:
                       "spikegraph: the dataset kind does not fit the input population: SpikeInput takes a "
                       "SpikeDataset, PoissonInput and BinarySpikeInput take a ValueDataset");
         using OutputPopulation = typename Net::template population_type<Output>;
-        detail::validate_dataset(data, InputPopulation::name.view(), InputPopulation::size,
-                                 OutputPopulation::name.view(), OutputPopulation::size, need_labels);
+        detail::validate_dataset(data, name_view<InputPopulation::name>, InputPopulation::size,
+                                 name_view<OutputPopulation::name>, OutputPopulation::size, need_labels);
 
         const std::size_t batch_size = options().batch_size;
         const std::size_t total = data.size();

@@ -43,7 +43,7 @@ struct PendingConnection {
 struct NoSynapseGiven {};
 
 template <FixedString Pre, FixedString Post>
-inline constexpr auto default_connection_name = concat(concat(Pre, FixedString{"_"}), Post);
+inline constexpr auto default_connection_name = concat(concat(Pre, FixedString("_")), Post);
 
 template <PopulationType Pre, Connectivity Conn>
 constexpr auto operator>>(const Pre& pre, const Conn& connectivity) {

@@ -30,8 +30,8 @@ struct Network<hana::tuple<Pops...>, hana::tuple<Conns...>> {
 
     static constexpr std::size_t num_populations = sizeof...(Pops);
     static constexpr std::size_t num_connections = sizeof...(Conns);
-    static constexpr std::array<std::string_view, sizeof...(Pops)> population_names{Pops::name.view()...};
-    static constexpr std::array<std::string_view, sizeof...(Conns)> connection_names{Conns::name.view()...};
+    static constexpr std::array<std::string_view, sizeof...(Pops)> population_names{name_view<Pops::name>...};
+    static constexpr std::array<std::string_view, sizeof...(Conns)> connection_names{name_view<Conns::name>...};
     static constexpr std::array<std::size_t, sizeof...(Pops)> population_sizes{Pops::size...};
 
     static constexpr int population_index(std::string_view name) {
@@ -44,9 +44,9 @@ struct Network<hana::tuple<Pops...>, hana::tuple<Conns...>> {
             if (connection_names[i] == name) return static_cast<int>(i);
         return -1;
     }
-    static constexpr std::array<int, sizeof...(Conns)> connection_pre{population_index(Conns::pre_type::name.view())...};
+    static constexpr std::array<int, sizeof...(Conns)> connection_pre{population_index(name_view<Conns::pre_type::name>)...};
     static constexpr std::array<int, sizeof...(Conns)> connection_post{
-        population_index(Conns::post_type::name.view())...};
+        population_index(name_view<Conns::post_type::name>)...};
 
     template <std::size_t P>
     using population_type = std::tuple_element_t<P, std::tuple<Pops...>>;
@@ -94,12 +94,12 @@ constexpr void check_same_population() {
 template <class Tuple, class P>
 constexpr auto add_population(Tuple tuple, const P& p) {
     constexpr bool present = hana::fold_left(tuple, false, [](bool found, const auto& q) {
-        return found || std::remove_cvref_t<decltype(q)>::name.view() == P::name.view();
+        return found || std::remove_cvref_t<decltype(q)>::name == P::name;
     });
     if constexpr (present) {
         hana::for_each(tuple, [](const auto& q) {
             using Q = std::remove_cvref_t<decltype(q)>;
-            if constexpr (Q::name.view() == P::name.view()) check_same_population<Q, P>();
+            if constexpr (Q::name == P::name) check_same_population<Q, P>();
         });
         return tuple;
     } else {
@@ -120,7 +120,7 @@ template <class... Listed>
 struct ListedPopulations {
     template <class P>
     static constexpr bool contains() {
-        return ((Listed::name.view() == P::name.view() && std::is_same_v<Listed, P>) || ...);
+        return ((Listed::name == P::name && std::is_same_v<Listed, P>) || ...);
     }
 };
 

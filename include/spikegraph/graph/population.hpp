@@ -38,13 +38,13 @@ constexpr auto population(Neuron neuron, R readout = {}) {
     static_assert(sizeof...(Dims) > 0, "spikegraph: a population needs a size, e.g. population<\"hidden\", 256>(...)");
     static_assert((Dims * ... * std::size_t{1}) > 0, "spikegraph: a population must have at least one neuron");
     static_assert(!Name.empty(), "spikegraph: a population needs a non-empty name");
-    static_assert(!R::uses_variable || readout_variable_index<Neuron, R> >= 0,
-                  "spikegraph: the readout names a variable that this neuron model does not have "
-                  "(see the model's Variables)");
-    static_assert(!R::needs_spikes || is_spiking_model<Neuron>,
-                  "spikegraph: this readout counts spikes, but the neuron model never spikes");
     static_assert(std::is_same_v<R, NoReadout> || !is_input_model<Neuron>,
                   "spikegraph: input populations cannot have a readout");
+    static_assert(is_input_model<Neuron> || !R::uses_variable || readout_variable_index<Neuron, R> >= 0,
+                  "spikegraph: the readout names a variable that this neuron model does not have "
+                  "(see the model's Variables)");
+    static_assert(is_input_model<Neuron> || !R::needs_spikes || is_spiking_model<Neuron>,
+                  "spikegraph: this readout counts spikes, but the neuron model never spikes");
     return Population<Name, Neuron, R, Dims...>{neuron, readout};
 }
 

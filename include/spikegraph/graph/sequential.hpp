@@ -78,7 +78,7 @@ namespace detail {
 template <std::size_t Index, std::size_t Size, FixedString Name, class Neuron, class Conn, class Syn, class R>
 constexpr auto layer_population(const LayerSpec<Size, Name, Neuron, Conn, Syn, R>& spec) {
     constexpr auto chosen = [] {
-        if constexpr (Name.empty()) return indexed_name(FixedString{"layer"}, Index);
+        if constexpr (Name.empty()) return indexed_name(FixedString("layer"), Index);
         else return Name;
     }();
     return population<chosen, Size>(spec.neuron, spec.readout);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <spikegraph/error.hpp>
+#include <spikegraph/parameter_checks.hpp>
 #include <spikegraph/philox.hpp>
 
 namespace spikegraph {
@@ -24,7 +25,7 @@ struct Constant {
     float value = 0.0f;
     static constexpr bool is_initialiser = true;
     void fill(std::span<float> out, detail::PhiloxStream&, std::string_view where) const {
-        detail::require_finite(where, "Constant.value", value);
+        detail::require_finite(where, "Constant.value", value, "connection");
         for (float& w : out) w = value;
     }
 };
@@ -34,8 +35,8 @@ struct Normal {
     float sd = 1.0f;
     static constexpr bool is_initialiser = true;
     void fill(std::span<float> out, detail::PhiloxStream& rng, std::string_view where) const {
-        detail::require_finite(where, "Normal.mean", mean);
-        detail::require_non_negative(where, "Normal.sd", sd);
+        detail::require_finite(where, "Normal.mean", mean, "connection");
+        detail::require_non_negative(where, "Normal.sd", sd, "connection");
         for (float& w : out) w = mean + sd * rng.next_normal();
     }
 };
@@ -45,9 +46,9 @@ struct Uniform {
     float max = 1.0f;
     static constexpr bool is_initialiser = true;
     void fill(std::span<float> out, detail::PhiloxStream& rng, std::string_view where) const {
-        detail::require_finite(where, "Uniform.min", min);
-        detail::require_finite(where, "Uniform.max", max);
-        if (max < min) detail::throw_invalid("'", where, "': Uniform needs min <= max, got min=", min, " max=", max);
+        detail::require_finite(where, "Uniform.min", min, "connection");
+        detail::require_finite(where, "Uniform.max", max, "connection");
+        if (max < min) detail::throw_invalid("connection '", where, "': Uniform needs min <= max, got min=", min, " max=", max);
         // next_uniform is in (0, 1]; 1 - u is in [0, 1), giving [min, max).
         for (float& w : out) w = min + (max - min) * (1.0f - rng.next_uniform());
     }
@@ -65,10 +66,10 @@ struct FromArray {
     void fill(std::span<float> out, detail::PhiloxStream&, std::string_view where) const {
         const std::size_t got = values ? values->size() : 0;
         if (got != out.size())
-            detail::throw_invalid("'", where, "': FromArray has ", got, " values, expected ", out.size());
+            detail::throw_invalid("connection '", where, "': FromArray has ", got, " values, expected ", out.size());
         for (std::size_t i = 0; i < out.size(); ++i) {
             if (!std::isfinite((*values)[i]))
-                detail::throw_invalid("'", where, "': FromArray value ", i, " is not finite (", (*values)[i], ")");
+                detail::throw_invalid("connection '", where, "': FromArray value ", i, " is not finite (", (*values)[i], ")");
             out[i] = (*values)[i];
         }
     }

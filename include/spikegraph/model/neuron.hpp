@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <spikegraph/error.hpp>
+#include <spikegraph/parameter_checks.hpp>
 #include <spikegraph/model/variables.hpp>
 
 namespace spikegraph {
@@ -45,22 +46,6 @@ template <class M>
 inline constexpr bool is_spiking_model = M::kind != NeuronKind::non_spiking;
 
 namespace detail {
-
-// Throws if a parameter is NaN/inf, naming the population and parameter.
-inline void require_finite(std::string_view population, std::string_view parameter, float value) {
-    if (!std::isfinite(value))
-        throw_invalid("population '", population, "': parameter ", parameter, " must be finite, got ", value);
-}
-inline void require_positive(std::string_view population, std::string_view parameter, float value) {
-    require_finite(population, parameter, value);
-    if (!(value > 0.0f))
-        throw_invalid("population '", population, "': parameter ", parameter, " must be > 0, got ", value);
-}
-inline void require_non_negative(std::string_view population, std::string_view parameter, float value) {
-    require_finite(population, parameter, value);
-    if (value < 0.0f)
-        throw_invalid("population '", population, "': parameter ", parameter, " must be >= 0, got ", value);
-}
 
 // exp(-dt/tau) computed in double then rounded, as mlGeNN does in NumPy.
 inline float decay_factor(float dt, float tau) { return static_cast<float>(std::exp(-double(dt) / double(tau))); }

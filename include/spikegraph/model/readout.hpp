@@ -146,7 +146,7 @@ struct FirstSpikeTime : detail::ReadsSpikes {
 
 // The variable a readout reads on model M ("" resolves to M's output variable).
 template <class M, class R>
-inline constexpr std::string_view readout_variable = R::variable.empty() ? M::output_variable.view() : R::variable.view();
+inline constexpr std::string_view readout_variable = name_view<(R::variable.empty() ? M::output_variable : R::variable)>;
 
 // Index of that variable in M's state, or -1.
 template <class M, class R>

@@ -13,13 +13,17 @@ namespace spikegraph {
 template <FixedString... Names>
 struct VariableList {
     static constexpr std::size_t size = sizeof...(Names);
-    static constexpr std::array<std::string_view, sizeof...(Names)> names{Names.view()...};
+    static constexpr std::array<std::string_view, sizeof...(Names)> names{name_view<Names>...};
 
     // Index of a variable, or -1 when absent: usable in static_assert.
     static constexpr int index_of(std::string_view name) {
-        for (std::size_t i = 0; i < size; ++i)
-            if (names[i] == name) return static_cast<int>(i);
-        return -1;
+        if constexpr (sizeof...(Names) == 0) {
+            return -1;
+        } else {
+            for (std::size_t i = 0; i < sizeof...(Names); ++i)
+                if (names[i] == name) return static_cast<int>(i);
+            return -1;
+        }
     }
     static constexpr bool contains(std::string_view name) { return index_of(name) >= 0; }
 };

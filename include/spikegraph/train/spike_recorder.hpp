@@ -63,9 +63,9 @@ private:
     template <class Simulator>
     static constexpr std::size_t population_index() {
         using Net = std::remove_cvref_t<decltype(std::declval<const Simulator&>().network())>;
-        constexpr int index = Net::population_index(Population.view());
+        constexpr int index = Net::population_index(name_view<Population>);
         static_assert(index >= 0, "spikegraph: SpikeRecorder names a population that is not in the network");
-        return std::size_t(index);
+        return index >= 0 ? std::size_t(index) : 0;  // 0: no follow-on errors
     }
     float dt_ = 1.0f;
 };

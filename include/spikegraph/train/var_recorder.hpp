@@ -47,7 +47,7 @@ struct VarRecorder {
         const std::size_t n = Net::population_sizes[p];
         for (std::uint32_t id : neurons)
             if (id >= n)
-                detail::throw_invalid("VarRecorder for population '", Population.view(), "': neuron ", id,
+                detail::throw_invalid("VarRecorder for population '", name_view<Population>, "': neuron ", id,
                                       " is out of range (population has ", n, " neurons)");
         num_neurons = neurons.empty() ? n : neurons.size();
         const auto& recorded = result.simulator.recorded_variable(p, v);
@@ -71,13 +71,13 @@ private:
     template <class Simulator>
     static constexpr std::pair<std::size_t, std::size_t> indices() {
         using Net = std::remove_cvref_t<decltype(std::declval<const Simulator&>().network())>;
-        constexpr int p = Net::population_index(Population.view());
+        constexpr int p = Net::population_index(name_view<Population>);
         static_assert(p >= 0, "spikegraph: VarRecorder names a population that is not in the network");
-        using Model = typename Net::template population_type<std::size_t(p)>::neuron_type;
-        constexpr std::string_view name = Variable.empty() ? Model::output_variable.view() : Variable.view();
+        using Model = typename Net::template population_type<std::size_t(p >= 0 ? p : 0)>::neuron_type;
+        constexpr std::string_view name = name_view<(Variable.empty() ? Model::output_variable : Variable)>;
         constexpr int v = Model::Variables::index_of(name);
         static_assert(v >= 0, "spikegraph: VarRecorder names a variable that the population's neuron model does not have");
-        return {std::size_t(p), std::size_t(v)};
+        return {std::size_t(p >= 0 ? p : 0), std::size_t(v >= 0 ? v : 0)};
     }
 };
 

@@ -56,7 +56,7 @@ public:
         for_each_population([&]<std::size_t P>(auto& buffers) {
             using Pop = typename Net::template population_type<P>;
             const auto& pop = net_.template population<P>();
-            pop.neuron.validate(Pop::name.view());
+            pop.neuron.validate(name_view<Pop::name>);
             buffers.dynamics = pop.neuron.dynamics(options_.dt);
             buffers.readout_dynamics = pop.readout.dynamics(options_.dt, options_.example_timesteps);
             buffers.initial = pop.neuron.initial_state();
@@ -79,7 +79,7 @@ public:
         for_each_connection([&]<std::size_t C>(auto& buffers) {
             using Conn = typename Net::template connection_type<C>;
             const auto& c = net_.template connection<C>();
-            c.synapse.validate(Conn::name.view());
+            c.synapse.validate(name_view<Conn::name>);
             buffers.synapse = c.synapse.dynamics(options_.dt);
             buffers.storage = detail::build_connection(c.connectivity, Conn::pre_type::size, Conn::post_type::size,
                                                        options_.seed, C, Conn::name.str());
@@ -101,7 +101,7 @@ public:
         using Pop = typename Net::template population_type<P>;
         static_assert(is_input_model<typename Pop::neuron_type>, "spikegraph: set_input needs an input population");
         if (batch.lanes() > options_.batch_size)
-            detail::throw_invalid("population '", Pop::name.view(), "': batch of ", batch.lanes(),
+            detail::throw_invalid("population '", name_view<Pop::name>, "': batch of ", batch.lanes(),
                                   " examples exceeds batch_size ", options_.batch_size);
         auto& buffers = std::get<P>(populations_);
         active_lanes_ = batch.lanes();
@@ -169,7 +169,7 @@ public:
         using Conn = typename Net::template connection_type<C>;
         auto& storage = std::get<C>(connections_).storage;
         if (weights.size() != storage.weights.size())
-            detail::throw_invalid("connection '", Conn::name.view(), "': got ", weights.size(), " weights, expected ",
+            detail::throw_invalid("connection '", name_view<Conn::name>, "': got ", weights.size(), " weights, expected ",
                                   storage.weights.size());
         std::copy(weights.begin(), weights.end(), storage.weights.begin());
     }
