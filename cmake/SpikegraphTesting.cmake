@@ -309,3 +309,89 @@ function(spikegraph_add_install_test)
     LABELS install
     TIMEOUT 900)
 endfunction()
+
+# ---------------------------------------------------------------------------
+# spikegraph_add_fuzz_test(NAME <n> SOURCE <file.cpp> [SECONDS <s>] [LINK <zlib|hdf5>...] [SEEDS <files...>])
+#
+# A libFuzzer target (LLVMFuzzerTestOneInput in SOURCE) built with clang++ and
+# -fsanitize=fuzzer,address,undefined, and a ctest test (label `fuzz`) that
+# runs it for SECONDS (default 10) from a corpus seeded with SEEDS. A crash,
+# sanitizer report, leak or timeout fails the test. Skipped at configure time
+# when clang++ with libFuzzer is not available.
+# ---------------------------------------------------------------------------
+find_program(SPIKEGRAPH_CLANGXX NAMES clang++ clang++-14)
+if(SPIKEGRAPH_CLANGXX AND NOT DEFINED SPIKEGRAPH_CLANG_FUZZER_WORKS)
+  set(_sg_probe "${CMAKE_BINARY_DIR}/fuzz_probe.cpp")
+  file(WRITE "${_sg_probe}" "#include <cstddef>\n#include <cstdint>\nextern \"C\" int LLVMFuzzerTestOneInput(const std::uint8_t*, std::size_t) { return 0; }\n")
+  execute_process(COMMAND "${SPIKEGRAPH_CLANGXX}" -fsanitize=fuzzer "${_sg_probe}" -o "${CMAKE_BINARY_DIR}/fuzz_probe"
+                  RESULT_VARIABLE _sg_probe_result OUTPUT_QUIET ERROR_QUIET)
+  if(_sg_probe_result EQUAL 0)
+    set(SPIKEGRAPH_CLANG_FUZZER_WORKS ON CACHE INTERNAL "")
+  else()
+    set(SPIKEGRAPH_CLANG_FUZZER_WORKS OFF CACHE INTERNAL "")
+  endif()
+endif()
+
+function(spikegraph_add_fuzz_test)
+  cmake_parse_arguments(FZ "" "NAME;SOURCE;SECONDS" "LINK;SEEDS" ${ARGN})
+  if(NOT SPIKEGRAPH_CLANG_FUZZER_WORKS)
+    message(STATUS "spikegraph: fuzz test ${FZ_NAME} skipped (no clang++ with libFuzzer)")
+    return()
+  endif()
+  if(NOT FZ_SECONDS)
+    set(FZ_SECONDS 10)
+  endif()
+  get_filename_component(_source "${FZ_SOURCE}" ABSOLUTE)
+  set(_binary "${CMAKE_CURRENT_BINARY_DIR}/fuzz_${FZ_NAME}")
+  set(_flags -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+  foreach(_root IN LISTS SPIKEGRAPH_HEADER_ROOTS)
+    list(APPEND _flags "-I${_root}")
+  endforeach()
+  foreach(_dir IN LISTS Boost_INCLUDE_DIRS)
+    list(APPEND _flags "-isystem" "${_dir}")
+  endforeach()
+  set(_libs)
+  foreach(_link IN LISTS FZ_LINK)
+    if(_link STREQUAL "zlib")
+      if(NOT ZLIB_FOUND)
+        message(STATUS "spikegraph: fuzz test ${FZ_NAME} skipped (no zlib)")
+        return()
+      endif()
+      foreach(_dir IN LISTS ZLIB_INCLUDE_DIRS)
+        list(APPEND _flags "-isystem" "${_dir}")
+      endforeach()
+      list(APPEND _libs ${ZLIB_LIBRARIES})
+    elseif(_link STREQUAL "hdf5")
+      if(NOT HDF5_FOUND)
+        message(STATUS "spikegraph: fuzz test ${FZ_NAME} skipped (no HDF5)")
+        return()
+      endif()
+      foreach(_dir IN LISTS HDF5_C_INCLUDE_DIRS HDF5_INCLUDE_DIRS)
+        list(APPEND _flags "-isystem" "${_dir}")
+      endforeach()
+      foreach(_def IN LISTS HDF5_C_DEFINITIONS HDF5_DEFINITIONS)
+        list(APPEND _flags "${_def}")
+      endforeach()
+      list(APPEND _libs ${HDF5_C_LIBRARIES})
+    endif()
+  endforeach()
+  add_custom_command(
+    OUTPUT "${_binary}"
+    COMMAND "${SPIKEGRAPH_CLANGXX}" ${_flags} "${_source}" -o "${_binary}" ${_libs}
+    DEPENDS "${_source}"
+    IMPLICIT_DEPENDS CXX "${_source}"
+    COMMENT "Building fuzz target ${FZ_NAME} (clang++, libFuzzer + ASan/UBSan)"
+    VERBATIM)
+  add_custom_target(fuzz_${FZ_NAME} ALL DEPENDS "${_binary}")
+
+  set(_corpus "${CMAKE_CURRENT_BINARY_DIR}/fuzz_corpus/${FZ_NAME}")
+  set(_seeds)
+  foreach(_seed IN LISTS FZ_SEEDS)
+    get_filename_component(_abs "${_seed}" ABSOLUTE)
+    list(APPEND _seeds "${_abs}")
+  endforeach()
+  add_test(NAME fuzz_${FZ_NAME}
+           COMMAND ${CMAKE_COMMAND} -DBINARY=${_binary} -DCORPUS=${_corpus} "-DSEEDS=${_seeds}"
+                   -DSECONDS=${FZ_SECONDS} -P "${PROJECT_SOURCE_DIR}/cmake/RunFuzz.cmake")
+  set_tests_properties(fuzz_${FZ_NAME} PROPERTIES LABELS fuzz TIMEOUT 300)
+endfunction()

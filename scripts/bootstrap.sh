@@ -4,7 +4,8 @@
 #   bash scripts/bootstrap.sh      # install what is missing
 #   source scripts/bootstrap.sh    # same, and also exports PATH with nvcc
 #
-# Packages: cmake g++ make catch2 libboost-dev ccache. Installs only when run
+# Packages: cmake g++ make catch2 libboost-dev ccache zlib1g-dev libhdf5-dev,
+# and clang with its runtime (libFuzzer) for the fuzz tests. Installs only when run
 # as root (apt-get update once, then one apt-get install of the missing ones);
 # otherwise it lists what is missing. CUDA is NOT installed: it is expected at
 # /usr/local/cuda; when nvcc is not on PATH but /usr/local/cuda/bin/nvcc
@@ -12,7 +13,7 @@
 # Idempotent, and fast (a few dpkg queries) when everything is present.
 
 spikegraph_bootstrap() {
-  local pkgs=(cmake g++ make catch2 libboost-dev ccache)
+  local pkgs=(cmake g++ make catch2 libboost-dev ccache zlib1g-dev libhdf5-dev clang libclang-rt-14-dev)
   local missing=() p status
 
   if command -v dpkg >/dev/null 2>&1; then

@@ -1,4 +1,5 @@
 #pragma once
+#include <string_view>
 #include <spikegraph/model/neuron.hpp>
 
 namespace spikegraph {
@@ -8,6 +9,7 @@ namespace spikegraph {
 //   spike if V >= v_thresh + beta A (and not refractory)
 //   reset V -= (v_thresh - v_reset) or V = v_reset; A += 1; RefracTime = tau_refrac.
 struct AdaptiveLeakyIntegrateFire {
+    static constexpr std::string_view type_name = "AdaptiveLeakyIntegrateFire";  // stable, for manifests and messages
     float v_thresh = 1.0f;
     float v_reset = 0.0f;
     float v = 0.0f;

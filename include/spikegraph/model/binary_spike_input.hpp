@@ -1,4 +1,5 @@
 #pragma once
+#include <string_view>
 #include <spikegraph/model/neuron.hpp>
 
 namespace spikegraph {
@@ -6,6 +7,7 @@ namespace spikegraph {
 // Binary spike source, as mlGeNN's BinarySpikeInput: fires in every step of
 // the example where the neuron's value is > 0.
 struct BinarySpikeInput {
+    static constexpr std::string_view type_name = "BinarySpikeInput";  // stable, for manifests and messages
     using Variables = VariableList<>;
     static constexpr FixedString output_variable = "";
     static constexpr NeuronKind kind = NeuronKind::value_input;

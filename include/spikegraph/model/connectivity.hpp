@@ -15,6 +15,7 @@ concept Connectivity = requires { requires C::is_connectivity; { C::kind } -> st
 // All-to-all: weights [pre][post], row-major (mlGeNN's Dense).
 template <Initialiser Init = Normal>
 struct Dense {
+    static constexpr std::string_view type_name = "Dense";  // stable, for manifests and messages
     Init weight{};
     static constexpr bool is_connectivity = true;
     static constexpr ConnectivityKind kind = ConnectivityKind::dense;
@@ -28,6 +29,7 @@ Dense() -> Dense<Normal>;
 // FixedProbability), stored as CSR rows per presynaptic neuron, columns sorted.
 template <Initialiser Init = Normal>
 struct FixedProbability {
+    static constexpr std::string_view type_name = "FixedProbability";  // stable, for manifests and messages
     float p = 0.1f;
     Init weight{};
     static constexpr bool is_connectivity = true;
@@ -53,6 +55,7 @@ inline constexpr Constant one_to_one_default_weight<Constant>{1.0f};
 // Neuron i to neuron i; needs equal population sizes (checked at compile time).
 template <Initialiser Init = Constant>
 struct OneToOne {
+    static constexpr std::string_view type_name = "OneToOne";  // stable, for manifests and messages
     Init weight = detail::one_to_one_default_weight<Init>;
     static constexpr bool is_connectivity = true;
     static constexpr ConnectivityKind kind = ConnectivityKind::one_to_one;

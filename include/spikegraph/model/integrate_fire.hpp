@@ -1,4 +1,5 @@
 #pragma once
+#include <string_view>
 #include <spikegraph/model/neuron.hpp>
 
 namespace spikegraph {
@@ -6,6 +7,7 @@ namespace spikegraph {
 // Non-leaky integrate-and-fire (used by ANN-to-SNN conversion), as mlGeNN's IntegrateFire:
 //   V <- V + I;  spike if V >= v_thresh;  reset V = v_reset.
 struct IntegrateFire {
+    static constexpr std::string_view type_name = "IntegrateFire";  // stable, for manifests and messages
     float v_thresh = 1.0f;
     float v_reset = 0.0f;
     float v = 0.0f;

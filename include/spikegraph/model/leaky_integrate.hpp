@@ -1,4 +1,5 @@
 #pragma once
+#include <string_view>
 #include <spikegraph/model/neuron.hpp>
 
 namespace spikegraph {
@@ -6,6 +7,7 @@ namespace spikegraph {
 // Non-spiking leaky integrator, the usual readout population, as mlGeNN's LeakyIntegrate:
 //   V <- alpha V + s I + bias        s = 1 or (1 - alpha) with scale_i
 struct LeakyIntegrate {
+    static constexpr std::string_view type_name = "LeakyIntegrate";  // stable, for manifests and messages
     float v = 0.0f;
     float bias = 0.0f;
     float tau_mem = 20.0f;

@@ -1,4 +1,5 @@
 #pragma once
+#include <string_view>
 #include <spikegraph/model/neuron.hpp>
 
 namespace spikegraph {
@@ -10,6 +11,7 @@ namespace spikegraph {
 //   reset V -= (v_thresh - v_reset) (relative_reset) or V = v_reset; RefracTime = tau_refrac.
 // tau_refrac = 0 means no refractory period (mlGeNN's None).
 struct LeakyIntegrateFire {
+    static constexpr std::string_view type_name = "LeakyIntegrateFire";  // stable, for manifests and messages
     float v_thresh = 1.0f;
     float v_reset = 0.0f;
     float v = 0.0f;  // initial membrane voltage

@@ -1,4 +1,5 @@
 #pragma once
+#include <string_view>
 #include <cmath>
 
 #include <spikegraph/model/neuron.hpp>
@@ -9,6 +10,7 @@ namespace spikegraph {
 // PoissonInput: the value is a rate in spikes per ms (1.0 = 1000 Hz) and the
 // neuron fires in a step when value > 0 and u >= exp(-value dt), u ~ U(0, 1].
 struct PoissonInput {
+    static constexpr std::string_view type_name = "PoissonInput";  // stable, for manifests and messages
     using Variables = VariableList<>;
     static constexpr FixedString output_variable = "";
     static constexpr NeuronKind kind = NeuronKind::value_input;

@@ -1,4 +1,5 @@
 #pragma once
+#include <string_view>
 #include <spikegraph/model/neuron.hpp>
 
 namespace spikegraph {
@@ -8,6 +9,7 @@ namespace spikegraph {
 // t a neuron fires if its next pending event has time <= t; it fires at most
 // once a step, so a second event in the same step is emitted one step later.
 struct SpikeInput {
+    static constexpr std::string_view type_name = "SpikeInput";  // stable, for manifests and messages
     using Variables = VariableList<>;
     static constexpr FixedString output_variable = "";
     static constexpr NeuronKind kind = NeuronKind::spike_input;

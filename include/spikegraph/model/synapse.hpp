@@ -20,6 +20,7 @@ concept SynapseModel = requires(const S& s, float dt) {
 // Delta synapse, as mlGeNN's Delta: the whole input reaches the neuron in the
 // next step and in_syn is cleared.
 struct Delta {
+    static constexpr std::string_view type_name = "Delta";  // stable, for manifests and messages
     static constexpr bool is_synapse_model = true;
     struct Dynamics {
         SPIKEGRAPH_HOST_DEVICE float inject(float& in_syn) const {
@@ -35,6 +36,7 @@ struct Delta {
 // Exponential current synapse, as mlGeNN's Exponential:
 //   I = in_syn * s, then in_syn *= exp(-dt/tau);  s = 1, or (tau/dt)(1 - exp(-dt/tau)) with scale_i.
 struct Exponential {
+    static constexpr std::string_view type_name = "Exponential";  // stable, for manifests and messages
     float tau = 5.0f;
     bool scale_i = false;
 
