@@ -56,6 +56,17 @@ spikegraph_bootstrap() {
   return 0
 }
 
+# The configure settings both scripts share: Release, build dir, nvcc when present.
+# Sets JOBS, BUILD and the array cmake_args (callers append their own options).
+spikegraph_configure_args() {
+  JOBS="${SPIKEGRAPH_JOBS:-2}"
+  BUILD="${SPIKEGRAPH_BUILD_DIR:-build}"
+  cmake_args=(-S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release)
+  if [[ -x /usr/local/cuda/bin/nvcc ]]; then
+    cmake_args+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
+  fi
+}
+
 if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then
   # Executed.
   set -euo pipefail

@@ -9,13 +9,8 @@ cd "$ROOT"
 # shellcheck source=scripts/bootstrap.sh
 source "$ROOT/scripts/bootstrap.sh"
 
-JOBS="${SPIKEGRAPH_JOBS:-2}"
-BUILD="${SPIKEGRAPH_BUILD_DIR:-build}"
-
-cmake_args=(-S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSPIKEGRAPH_BUILD_EXAMPLES=ON)
-if [[ -x /usr/local/cuda/bin/nvcc ]]; then
-  cmake_args+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
-fi
+spikegraph_configure_args
+cmake_args+=(-DSPIKEGRAPH_BUILD_EXAMPLES=ON)
 
 if ! log="$(cmake "${cmake_args[@]}" 2>&1)"; then
   printf '%s\n' "$log" >&2

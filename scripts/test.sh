@@ -12,13 +12,8 @@ cd "$ROOT"
 # shellcheck source=scripts/bootstrap.sh
 source "$ROOT/scripts/bootstrap.sh"
 
-JOBS="${SPIKEGRAPH_JOBS:-2}"
-BUILD="${SPIKEGRAPH_BUILD_DIR:-build}"
-
-cmake_args=(-S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSPIKEGRAPH_BUILD_TESTS=ON)
-if [[ -x /usr/local/cuda/bin/nvcc ]]; then
-  cmake_args+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
-fi
+spikegraph_configure_args
+cmake_args+=(-DSPIKEGRAPH_BUILD_TESTS=ON)
 if [[ -n "${SPIKEGRAPH_CMAKE_ARGS:-}" ]]; then
   # shellcheck disable=SC2206
   cmake_args+=(${SPIKEGRAPH_CMAKE_ARGS})

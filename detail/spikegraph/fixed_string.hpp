@@ -59,30 +59,22 @@ public:
     }
 
 private:
-    constexpr std::uint64_t word(std::size_t k) const {
+    // Word k of a FixedString, const or not.
+    template <class Self>
+    static constexpr auto& word_of(Self& self, std::size_t k) {
         switch (k) {
-            case 0: return w0;
-            case 1: return w1;
-            case 2: return w2;
-            case 3: return w3;
-            case 4: return w4;
-            case 5: return w5;
-            case 6: return w6;
-            default: return w7;
+            case 0: return self.w0;
+            case 1: return self.w1;
+            case 2: return self.w2;
+            case 3: return self.w3;
+            case 4: return self.w4;
+            case 5: return self.w5;
+            case 6: return self.w6;
+            default: return self.w7;
         }
     }
-    constexpr std::uint64_t& word_ref(std::size_t k) {
-        switch (k) {
-            case 0: return w0;
-            case 1: return w1;
-            case 2: return w2;
-            case 3: return w3;
-            case 4: return w4;
-            case 5: return w5;
-            case 6: return w6;
-            default: return w7;
-        }
-    }
+    constexpr std::uint64_t word(std::size_t k) const { return word_of(*this, k); }
+    constexpr std::uint64_t& word_ref(std::size_t k) { return word_of(*this, k); }
 };
 
 namespace detail {
