@@ -12,6 +12,7 @@
 #include <spikegraph/compile/input_batch.hpp>
 #include <spikegraph/compile/simulation_options.hpp>
 #include <spikegraph/connection_storage.hpp>
+#include <spikegraph/connection_storage_check.hpp>
 #include <spikegraph/cpu/denormals.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/graph/network.hpp>
@@ -172,6 +173,16 @@ public:
             detail::throw_invalid("connection '", name_view<Conn::name>, "': got ", weights.size(), " weights, expected ",
                                   storage.weights.size());
         std::copy(weights.begin(), weights.end(), storage.weights.begin());
+    }
+    // Replaces connection C's synapses, structure included
+    // (a FixedProbability connection restored from a checkpoint has its own CSR
+    // structure). The storage is validated first; on error nothing changes.
+    template <std::size_t C>
+    void set_connection_storage(detail::ConnectionStorage storage) {
+        using Conn = typename Net::template connection_type<C>;
+        detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
+                                         Conn::post_type::size, "connection '" + Conn::name.str() + "'");
+        std::get<C>(connections_).storage = std::move(storage);
     }
 
     // Turns every kind of recording off (the compiled network does this before each evaluate/predict).
