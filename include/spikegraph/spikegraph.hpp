@@ -32,5 +32,17 @@
 #include <spikegraph/train/var_recorder.hpp>
 
 #include <spikegraph/data/dataset.hpp>
+#include <spikegraph/data/event_arrays.hpp>
 #include <spikegraph/data/latency_encoding.hpp>
+#include <spikegraph/data/nmnist.hpp>
+#include <spikegraph/data/preprocessing.hpp>
 #include <spikegraph/data/yin_yang.hpp>
+
+#include <spikegraph/io/npy.hpp>
+#include <spikegraph/io/svg.hpp>
+
+// Opt-in, because they need a library (link the CMake target named):
+//   <spikegraph/data/idx.hpp>        IDX / MNIST, gzip'd or plain   spikegraph::zlib
+//   <spikegraph/io/npz.hpp>          .npz archives                  spikegraph::zlib
+//   <spikegraph/io/checkpoint.hpp>   weights, checkpoints            spikegraph::zlib
+//   <spikegraph/data/shd.hpp>        Spiking Heidelberg Digits       spikegraph::hdf5
