@@ -6,6 +6,8 @@
 // trailing bytes, corrupt gzip, labels out of range, count mismatch).
 #include <catch2/catch.hpp>
 
+#include "test_files.hpp"
+
 #include <zlib.h>
 
 #include <array>
@@ -30,6 +32,10 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
+using reader_test::quoted;
+using reader_test::read_raw;
+using reader_test::write_plain;
+
 // The test's own IDX encoder, independent of the reader.
 void put_be(Bytes& out, std::uint64_t value, int bytes) {
     for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
@@ -47,25 +53,7 @@ Bytes idx_u8(const std::vector<std::uint32_t>& dims, const Bytes& payload) {
     return out;
 }
 
-// "'<path>'", as the readers name files.
-std::string quoted(const fs::path& path) {
-    std::string text = "'";
-    text += path.string();
-    text += "'";
-    return text;
-}
-
-fs::path test_dir() {
-    const fs::path dir = fs::current_path() / "idx_test_files";
-    fs::create_directories(dir);
-    return dir;
-}
-
-void write_plain(const fs::path& path, const Bytes& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
+fs::path test_dir() { return reader_test::test_dir("idx_test_files"); }
 
 // mode "wb" starts a file, "ab" appends a second gzip member to it.
 void write_gzip(const fs::path& path, const Bytes& bytes, const char* mode = "wb") {
@@ -73,12 +61,6 @@ void write_gzip(const fs::path& path, const Bytes& bytes, const char* mode = "wb
     REQUIRE(file != nullptr);
     if (!bytes.empty()) REQUIRE(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())) == int(bytes.size()));
     REQUIRE(gzclose(file) == Z_OK);
-}
-
-Bytes read_raw(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in.good());
-    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // zlib's own reader: an independent decoder of the real files.

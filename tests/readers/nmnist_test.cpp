@@ -5,6 +5,8 @@
 // length, events outside the sensor, missing files).
 #include <catch2/catch.hpp>
 
+#include "test_files.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -26,6 +28,10 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
+using reader_test::quoted;
+using reader_test::read_raw;
+using reader_test::write_plain;
+
 // The test's own encoder of the 5-byte records.
 void put_event(Bytes& out, std::uint32_t x, std::uint32_t y, std::uint32_t p, std::uint32_t t_us) {
     out.push_back(static_cast<std::uint8_t>(x));
@@ -35,31 +41,7 @@ void put_event(Bytes& out, std::uint32_t x, std::uint32_t y, std::uint32_t p, st
     out.push_back(static_cast<std::uint8_t>(t_us));
 }
 
-// "'<path>'", as the readers name files.
-std::string quoted(const fs::path& path) {
-    std::string text = "'";
-    text += path.string();
-    text += "'";
-    return text;
-}
-
-fs::path test_dir() {
-    const fs::path dir = fs::current_path() / "nmnist_test_files";
-    fs::create_directories(dir);
-    return dir;
-}
-
-void write_plain(const fs::path& path, const Bytes& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
-
-Bytes read_raw(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in.good());
-    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+fs::path test_dir() { return reader_test::test_dir("nmnist_test_files"); }
 
 std::string invalid_message(const std::function<void()>& f) {
     try {
