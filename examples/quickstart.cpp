@@ -13,8 +13,6 @@
 #include <string_view>
 
 #include <spikegraph/spikegraph.hpp>
-#include <spikegraph/data/latency_encoding.hpp>
-#include <spikegraph/data/yin_yang.hpp>
 
 namespace sg = spikegraph;
 
