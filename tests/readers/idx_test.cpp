@@ -32,6 +32,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
+using reader_test::invalid_message;
 using reader_test::quoted;
 using reader_test::read_raw;
 using reader_test::write_plain;
@@ -76,29 +77,10 @@ Bytes gunzip_with_gzread(const fs::path& path) {
     return out;
 }
 
-// The message of the InvalidArgument `f` must throw.
-std::string invalid_message(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const sg::InvalidArgument& e) {
-        return e.what();
-    }
-    FAIL("expected spikegraph::InvalidArgument");
-    return {};
-}
-
 std::optional<fs::path> shared_mnist() {
-    const char* env = std::getenv("SPIKEGRAPH_SHARED_DATA");
-    if (env == nullptr || *env == '\0') {
-        WARN("SKIPPED: SPIKEGRAPH_SHARED_DATA is not set; the real-MNIST checks did not run");
-        return std::nullopt;
-    }
-    const fs::path dir = fs::path(env) / "mnist";
-    if (!fs::exists(dir / "t10k-images-idx3-ubyte.gz") || !fs::exists(dir / "t10k-labels-idx1-ubyte.gz")) {
-        WARN("SKIPPED: " << dir.string() << " has no t10k files; the real-MNIST checks did not run");
-        return std::nullopt;
-    }
-    return dir;
+    const auto root = reader_test::shared_data({"mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"},
+                                               "real-MNIST checks");
+    return root ? std::optional<fs::path>(*root / "mnist") : std::nullopt;
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
+using reader_test::invalid_message;
 using reader_test::quoted;
 using reader_test::read_raw;
 using reader_test::write_plain;
@@ -43,28 +44,9 @@ void put_event(Bytes& out, std::uint32_t x, std::uint32_t y, std::uint32_t p, st
 
 fs::path test_dir() { return reader_test::test_dir("nmnist_test_files"); }
 
-std::string invalid_message(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const sg::InvalidArgument& e) {
-        return e.what();
-    }
-    FAIL("expected spikegraph::InvalidArgument");
-    return {};
-}
-
 std::optional<fs::path> shared_sample() {
-    const char* env = std::getenv("SPIKEGRAPH_SHARED_DATA");
-    if (env == nullptr || *env == '\0') {
-        WARN("SKIPPED: SPIKEGRAPH_SHARED_DATA is not set; the real N-MNIST checks did not run");
-        return std::nullopt;
-    }
-    const fs::path path = fs::path(env) / "events" / "sample_nmnist.bin";
-    if (!fs::exists(path)) {
-        WARN("SKIPPED: " << path.string() << " is absent; the real N-MNIST checks did not run");
-        return std::nullopt;
-    }
-    return path;
+    const auto root = reader_test::shared_data({"events/sample_nmnist.bin"}, "real N-MNIST checks");
+    return root ? std::optional<fs::path>(*root / "events" / "sample_nmnist.bin") : std::nullopt;
 }
 
 // Reference conversion written out here: (time, id) pairs sorted by time,

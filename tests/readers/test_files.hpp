@@ -4,11 +4,17 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <initializer_list>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <spikegraph/error.hpp>
 
 namespace reader_test {
 
@@ -40,6 +46,34 @@ inline Bytes read_raw(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     REQUIRE(in.good());
     return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The message of the InvalidArgument `f` must throw.
+inline std::string invalid_message(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const spikegraph::InvalidArgument& e) {
+        return e.what();
+    }
+    FAIL("expected spikegraph::InvalidArgument");
+    return {};
+}
+
+// `relative` paths inside ../shared/data (SPIKEGRAPH_SHARED_DATA); with a loud
+// warning and nullopt when the folder or a file is absent, so the real-data
+// checks skip where the data is not available.
+inline std::optional<fs::path> shared_data(std::initializer_list<fs::path> relative, const char* checks) {
+    const char* env = std::getenv("SPIKEGRAPH_SHARED_DATA");
+    if (env == nullptr || *env == '\0') {
+        WARN("SKIPPED: SPIKEGRAPH_SHARED_DATA is not set; the " << checks << " did not run");
+        return std::nullopt;
+    }
+    for (const fs::path& file : relative)
+        if (!fs::exists(fs::path(env) / file)) {
+            WARN("SKIPPED: " << (fs::path(env) / file).string() << " is absent; the " << checks << " did not run");
+            return std::nullopt;
+        }
+    return fs::path(env);
 }
 
 }  // namespace reader_test
