@@ -77,6 +77,22 @@ concept DatasetType = std::same_as<D, SpikeDataset> || std::same_as<D, ValueData
 
 namespace detail {
 
+// The structure every dataset must have, checked once wherever one is taken
+// in: values a whole number of examples, one label per example (or none).
+// Encoders also need at least one input (require_inputs). `name` says who asks.
+template <DatasetType D>
+void check_dataset_shape(const D& data, std::string_view name, bool require_inputs = false) {
+    if constexpr (std::same_as<D, ValueDataset>) {
+        if (data.num_inputs == 0 && (require_inputs || !data.values.empty()))
+            throw_invalid(name, ": the dataset has num_inputs = 0 (and ", data.values.size(), " values)");
+        if (data.num_inputs != 0 && data.values.size() % data.num_inputs != 0)
+            throw_invalid(name, ": ", data.values.size(), " values is not a multiple of ", data.num_inputs,
+                          " inputs per example");
+    }
+    if (!data.labels.empty() && data.labels.size() != data.size())
+        throw_invalid(name, ": the dataset has ", data.size(), " examples but ", data.labels.size(), " labels");
+}
+
 // Checks a dataset against the network's input and readout populations before
 // any simulation, so bad data fails with a message instead of wrong results.
 template <DatasetType D>
@@ -85,10 +101,8 @@ void validate_dataset(const D& data, std::string_view input_name, std::size_t in
     if (data.num_inputs != input_size)
         throw_invalid("dataset has ", data.num_inputs, " inputs per example but input population '", input_name,
                       "' has ", input_size, " neurons");
+    check_dataset_shape(data, "dataset");
     if constexpr (std::same_as<D, ValueDataset>) {
-        if (data.values.size() % input_size != 0)
-            throw_invalid("dataset values: ", data.values.size(), " values is not a multiple of ", input_size,
-                          " inputs per example");
         for (std::size_t i = 0; i < data.values.size(); ++i)
             if (!std::isfinite(data.values[i]))
                 throw_invalid("dataset values: example ", i / input_size, ", input ", i % input_size,
@@ -108,8 +122,6 @@ void validate_dataset(const D& data, std::string_view input_name, std::size_t in
             }
         }
     }
-    if (!data.labels.empty() && data.labels.size() != data.size())
-        throw_invalid("dataset has ", data.size(), " examples but ", data.labels.size(), " labels");
     if (need_labels && data.labels.empty()) throw_invalid("dataset has no labels; evaluate needs labelled data");
     for (std::size_t e = 0; e < data.labels.size(); ++e)
         if (data.labels[e] < 0 || static_cast<std::size_t>(data.labels[e]) >= output_size)

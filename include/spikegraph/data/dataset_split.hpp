@@ -34,19 +34,6 @@ inline constexpr std::uint32_t shuffle_stream = 0x73687566u;           // "shuf"
 inline constexpr std::uint32_t stratified_split_stream = 0x73706c74u;  // "splt"
 
 template <DatasetType D>
-void check_dataset_shape(const D& data, std::string_view name) {
-    if constexpr (std::same_as<D, ValueDataset>) {
-        if (data.num_inputs == 0 && !data.values.empty())
-            throw_invalid(name, ": the dataset has ", data.values.size(), " values but num_inputs = 0");
-        if (data.num_inputs != 0 && data.values.size() % data.num_inputs != 0)
-            throw_invalid(name, ": ", data.values.size(), " values is not a multiple of ", data.num_inputs,
-                          " inputs per example");
-    }
-    if (!data.labels.empty() && data.labels.size() != data.size())
-        throw_invalid(name, ": the dataset has ", data.size(), " examples but ", data.labels.size(), " labels");
-}
-
-template <DatasetType D>
 D take_examples(const D& data, std::span<const std::size_t> indices, std::string_view name) {
     D out;
     out.num_classes = data.num_classes;

@@ -36,12 +36,7 @@ namespace detail {
 
 template <class TimeOf>
 SpikeDataset latency_encode(const ValueDataset& data, std::string_view encoding, TimeOf&& time_of) {
-    if (data.num_inputs == 0) throw_invalid(encoding, ": the dataset has num_inputs = 0");
-    if (data.values.size() % data.num_inputs != 0)
-        throw_invalid(encoding, ": ", data.values.size(), " values is not a multiple of ", data.num_inputs,
-                      " inputs per example");
-    if (!data.labels.empty() && data.labels.size() != data.size())
-        throw_invalid(encoding, ": the dataset has ", data.size(), " examples but ", data.labels.size(), " labels");
+    check_dataset_shape(data, encoding, /*require_inputs=*/true);
     SpikeDataset out;
     out.num_inputs = data.num_inputs;
     out.labels = data.labels;

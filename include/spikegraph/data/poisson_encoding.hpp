@@ -57,12 +57,7 @@ inline SpikeDataset poisson_encode(const ValueDataset& data, const PoissonEncodi
     const std::uint64_t steps = detail::grid_steps_before(encoding.duration_ms, encoding.dt);
     if (steps > (std::uint64_t(1) << 32))
         detail::throw_invalid(name, ": duration_ms / dt = ", steps, " steps; at most 2^32 are supported");
-    if (data.num_inputs == 0) detail::throw_invalid(name, ": the dataset has num_inputs = 0");
-    if (data.values.size() % data.num_inputs != 0)
-        detail::throw_invalid(name, ": ", data.values.size(), " values is not a multiple of ", data.num_inputs,
-                              " inputs per example");
-    if (!data.labels.empty() && data.labels.size() != data.size())
-        detail::throw_invalid(name, ": the dataset has ", data.size(), " examples but ", data.labels.size(), " labels");
+    detail::check_dataset_shape(data, name, /*require_inputs=*/true);
     if (data.num_inputs > (std::size_t(1) << 32))
         detail::throw_invalid(name, ": ", data.num_inputs, " inputs; at most 2^32 are supported");
 

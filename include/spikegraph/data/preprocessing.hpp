@@ -58,8 +58,7 @@ namespace detail {
 
 template <class MapEvents>
 SpikeDataset map_spike_dataset(const SpikeDataset& data, std::string_view name, MapEvents&& map_events) {
-    if (!data.labels.empty() && data.labels.size() != data.size())
-        throw_invalid(name, ": the dataset has ", data.size(), " examples but ", data.labels.size(), " labels");
+    check_dataset_shape(data, name);
     SpikeDataset out;
     out.labels = data.labels;
     out.num_classes = data.num_classes;
