@@ -22,11 +22,15 @@
 
 #include <spikegraph/compile/backends.hpp>
 #include <spikegraph/compile/compiled_network.hpp>
+#include <spikegraph/compile/event_prop_compiler.hpp>
 #include <spikegraph/compile/inference_compiler.hpp>
 #include <spikegraph/compile/learning_rule.hpp>
+#include <spikegraph/compile/trainable_network.hpp>
 
 #include <spikegraph/train/callback.hpp>
+#include <spikegraph/train/loss.hpp>
 #include <spikegraph/train/metrics.hpp>
+#include <spikegraph/train/optimiser.hpp>
 #include <spikegraph/train/progress_bar.hpp>
 #include <spikegraph/train/spike_recorder.hpp>
 #include <spikegraph/train/var_recorder.hpp>

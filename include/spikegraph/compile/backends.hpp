@@ -1,4 +1,5 @@
 #pragma once
+#include <spikegraph/cpu/event_prop_simulator.hpp>
 #include <spikegraph/cpu/simulator.hpp>
 
 namespace spikegraph {
@@ -10,6 +11,16 @@ struct cpu {
     static constexpr const char* name = "cpu";
     template <class Net>
     using Simulator = cpu_backend::Simulator<Net>;
+    template <class Net>
+    using EventPropSimulator = cpu_backend::EventPropSimulator<Net>;
+};
+
+// The backend as the EventProp compiler sees it: its EventProp simulator.
+template <class Backend>
+struct EventPropBackend {
+    static constexpr const char* name = Backend::name;
+    template <class Net>
+    using Simulator = typename Backend::template EventPropSimulator<Net>;
 };
 
 }  // namespace spikegraph

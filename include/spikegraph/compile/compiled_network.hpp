@@ -90,7 +90,10 @@ public:
         simulator_->template set_weights<connection_index<Connection>()>(weights);
     }
 
-private:
+protected:
+    const std::vector<std::string>& metric_names() const { return metric_names_; }
+    bool verbose() const { return verbose_; }
+
     template <FixedString Output>
     static constexpr std::size_t output_index() {
         if constexpr (Output.empty()) {
@@ -114,6 +117,7 @@ private:
         return index >= 0 ? std::size_t(index) : 0;  // 0: no follow-on errors
     }
 
+private:
     template <std::size_t Output, DatasetType D, class... Callbacks>
     Metrics run(std::string_view phase, const D& data, bool need_labels, std::vector<float>* predictions,
                 Callbacks&... callbacks) {

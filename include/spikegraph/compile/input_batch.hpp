@@ -1,6 +1,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <type_traits>
 #include <vector>
 
 #include <spikegraph/data/dataset.hpp>
@@ -33,6 +35,18 @@ inline InputBatch make_input_batch(const ValueDataset& data, std::size_t first, 
     for (std::size_t i = 0; i < count; ++i) {
         batch.values.push_back(data.example(first + i));
         batch.example_index.push_back(first + i);
+    }
+    return batch;
+}
+
+// Lane i takes dataset example indices[i] (a shuffled batch).
+template <class Dataset>
+InputBatch make_input_batch(const Dataset& data, std::span<const std::size_t> indices) {
+    InputBatch batch;
+    for (std::size_t i : indices) {
+        if constexpr (std::is_same_v<Dataset, SpikeDataset>) batch.spikes.push_back(&data.examples.at(i));
+        else batch.values.push_back(data.example(i));
+        batch.example_index.push_back(i);
     }
     return batch;
 }

@@ -1,4 +1,5 @@
 #pragma once
+#include <math.h>
 #include <string_view>
 #include <spikegraph/model/neuron.hpp>
 
@@ -27,7 +28,7 @@ struct LeakyIntegrateFire {
     enum : int { V, RefracTime };
 
     struct Dynamics {
-        float alpha, input_scale, v_thresh, v_reset, tau_refrac, dt;
+        float alpha, input_scale, v_thresh, v_reset, tau_refrac, dt, tau_mem;
         bool relative_reset, integrate_during_refrac;
 
         SPIKEGRAPH_HOST_DEVICE void integrate(NeuronState<LeakyIntegrateFire>& s, float isyn) const {
@@ -43,12 +44,24 @@ struct LeakyIntegrateFire {
             else s[V] = v_reset;
             s[RefracTime] = tau_refrac;
         }
+
+        // EventProp's reset for a spike at offset u of the step
+        // (model/precise_timing.hpp): the relative reset happens at u and
+        // decays with V for the rest of the step, so V is continuous in u.
+        SPIKEGRAPH_HOST_DEVICE float precise_reset_decay(float offset) const { return expf(-(dt - offset) / tau_mem); }
+        SPIKEGRAPH_HOST_DEVICE void precise_reset(NeuronState<LeakyIntegrateFire>& s, float offset) const {
+            s[V] -= (v_thresh - v_reset) * precise_reset_decay(offset);
+        }
+        // d V_after_reset / d offset
+        SPIKEGRAPH_HOST_DEVICE float d_precise_reset_d_offset(float offset) const {
+            return -(v_thresh - v_reset) * precise_reset_decay(offset) / tau_mem;
+        }
     };
 
     Dynamics dynamics(float dt) const {
         const float alpha = detail::decay_factor(dt, tau_mem);
-        return {alpha, scale_i ? 1.0f - alpha : 1.0f, v_thresh, v_reset, tau_refrac, dt, relative_reset,
-                integrate_during_refrac};
+        return {alpha,          scale_i ? 1.0f - alpha : 1.0f, v_thresh, v_reset, tau_refrac, dt, tau_mem,
+                relative_reset, integrate_during_refrac};
     }
     NeuronState<LeakyIntegrateFire> initial_state() const { return {{v, 0.0f}}; }
 

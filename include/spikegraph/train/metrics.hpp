@@ -51,7 +51,7 @@ private:
 };
 
 // Mean over examples and outputs of (output - onehot(label))^2.
-class MeanSquareError final : public Metric {
+class MeanSquareErrorMetric final : public Metric {
 public:
     std::string name() const override { return "mean_square_error"; }
     void reset() override { sum_ = 0.0, count_ = 0; }
@@ -75,7 +75,7 @@ private:
 inline std::unique_ptr<Metric> make_metric(const std::string& name) {
     if (name == "sparse_categorical_accuracy" || name == "accuracy")
         return std::make_unique<SparseCategoricalAccuracy>();
-    if (name == "mean_square_error" || name == "mse") return std::make_unique<MeanSquareError>();
+    if (name == "mean_square_error" || name == "mse") return std::make_unique<MeanSquareErrorMetric>();
     detail::throw_invalid("unknown metric '", name,
                           "'; known metrics: sparse_categorical_accuracy (accuracy), mean_square_error (mse)");
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <spikegraph/compile/input_batch.hpp>
@@ -14,6 +15,7 @@
 #include <spikegraph/connection_storage.hpp>
 #include <spikegraph/connection_storage_check.hpp>
 #include <spikegraph/cpu/denormals.hpp>
+#include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/neuron_update.hpp>
@@ -66,16 +68,7 @@ public:
             buffers.spike_ids.assign(lanes * Pop::size, 0);
             buffers.spike_counts.assign(lanes * chunks_of<Pop>, 0);
             buffers.total_spikes.assign(lanes, 0);
-            if constexpr (Pop::neuron_type::kind == NeuronKind::value_input) {
-                buffers.prepared.assign(lanes * Pop::size, 0.0f);
-            } else if constexpr (Pop::neuron_type::kind == NeuronKind::spike_input) {
-                buffers.events.assign(lanes, nullptr);
-                buffers.cursor.assign(lanes, 0);
-                buffers.carried.assign(lanes, {});
-                buffers.carried_next.assign(lanes, {});
-                buffers.last_fired.assign(lanes * Pop::size, -1);
-            }
-            buffers.example_index.assign(lanes, 0);
+            if constexpr (is_input_model<typename Pop::neuron_type>) buffers.input.allocate(pop.neuron, options_.dt, lanes);
         });
         for_each_connection([&]<std::size_t C>(auto& buffers) {
             using Conn = typename Net::template connection_type<C>;
@@ -106,16 +99,7 @@ public:
                                   " examples exceeds batch_size ", options_.batch_size);
         auto& buffers = std::get<P>(populations_);
         active_lanes_ = batch.lanes();
-        for (std::size_t lane = 0; lane < batch.lanes(); ++lane) {
-            buffers.example_index[lane] = batch.example_index[lane];
-            if constexpr (Pop::neuron_type::kind == NeuronKind::value_input) {
-                const float* row = batch.values.at(lane);
-                float* prepared = buffers.prepared.data() + lane * Pop::size;
-                for (std::size_t i = 0; i < Pop::size; ++i) prepared[i] = buffers.dynamics.prepare(row[i]);
-            } else {
-                buffers.events[lane] = batch.spikes.at(lane);
-            }
-        }
+        for (std::size_t lane = 0; lane < batch.lanes(); ++lane) buffers.input.set_lane(lane, batch);
     }
 
     // Resets every state variable, input buffer and readout, then simulates
@@ -232,7 +216,7 @@ public:
     }
 
 private:
-    template <class Pop>
+    template <class Pop, std::size_t Index>
     struct PopulationBuffers {
         using Model = typename Pop::neuron_type;
         static constexpr std::size_t num_variables = Model::Variables::size;
@@ -244,14 +228,7 @@ private:
         std::vector<std::uint32_t> spike_ids;     // [lane][neuron]: chunk k's spikes start at k * neuron_chunk
         std::vector<std::uint32_t> spike_counts;  // [lane][chunk]
         std::vector<std::uint64_t> total_spikes;  // [lane]
-        std::vector<std::uint64_t> example_index;
-        // value inputs
-        std::vector<float> prepared;
-        // spike inputs
-        std::vector<const SpikeEvents*> events;
-        std::vector<std::size_t> cursor;
-        std::vector<std::vector<std::uint32_t>> carried, carried_next;
-        std::vector<std::int32_t> last_fired;
+        std::conditional_t<is_input_model<Model>, InputSource<Pop, Index>, std::monostate> input;
     };
 
     template <class Conn>
@@ -266,7 +243,9 @@ private:
     struct PopulationTuple;
     template <class... Pops, class C>
     struct PopulationTuple<Network<boost::hana::tuple<Pops...>, C>> {
-        using type = std::tuple<PopulationBuffers<Pops>...>;
+        template <std::size_t... I>
+        static auto make(std::index_sequence<I...>) -> std::tuple<PopulationBuffers<Pops, I>...>;
+        using type = decltype(make(std::index_sequence_for<Pops...>{}));
     };
     template <class T>
     struct ConnectionTuple;
@@ -329,11 +308,7 @@ private:
                 std::fill_n(b.readout.begin() + std::ptrdiff_t(lane * Pop::size), Pop::size, b.readout_dynamics.initial);
             std::fill_n(b.spike_counts.begin() + std::ptrdiff_t(lane * chunks_of<Pop>), chunks_of<Pop>, 0u);
             b.total_spikes[lane] = 0;
-            if constexpr (Pop::neuron_type::kind == NeuronKind::spike_input) {
-                b.cursor[lane] = 0;
-                b.carried[lane].clear();
-                std::fill_n(b.last_fired.begin() + std::ptrdiff_t(lane * Pop::size), Pop::size, -1);
-            }
+            if constexpr (is_input_model<typename Pop::neuron_type>) b.input.reset_lane(lane);
         });
         for_each_connection([&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
@@ -396,19 +371,8 @@ private:
         std::uint32_t* queue = b.spike_ids.data() + lane * Pop::size + begin;
         std::uint32_t count = 0;
 
-        if constexpr (Model::kind == NeuronKind::spike_input) {
-            emit_input_spikes<P>(lane, step, queue, count);
-        } else if constexpr (Model::kind == NeuronKind::value_input) {
-            const float* prepared = b.prepared.data() + lane * Pop::size;
-            const auto example = static_cast<std::uint32_t>(b.example_index[lane]);
-            const auto example_high = static_cast<std::uint32_t>(b.example_index[lane] >> 32);
-            for (std::size_t i = begin; i < end; ++i) {
-                float u = 0.0f;
-                if constexpr (Model::needs_random)
-                    u = detail::uniform(options_.seed, std::uint32_t(step), std::uint32_t(i), example,
-                                        (std::uint32_t(P) << 24) ^ example_high);
-                if (b.dynamics.fires(prepared[i], u)) queue[count++] = std::uint32_t(i);
-            }
+        if constexpr (is_input_model<Model>) {
+            b.input.emit(lane, step, options_.seed, begin, end, queue, count);
         } else {
             constexpr int readout_var = readout_variable_index<Model, typename Pop::readout_type>;
             float dummy_accumulator = 0.0f;
@@ -425,33 +389,6 @@ private:
         }
         b.spike_counts[lane * chunks_of<Pop> + chunk] = count;
         b.total_spikes[lane] += count;
-    }
-
-    // GeNN SpikeSourceArray semantics: a neuron whose next event is due fires
-    // once this step; further due events of the same neuron wait a step each.
-    template <std::size_t P>
-    void emit_input_spikes(std::size_t lane, int step, std::uint32_t* queue, std::uint32_t& count) {
-        using Pop = typename Net::template population_type<P>;
-        auto& b = std::get<P>(populations_);
-        std::int32_t* last = b.last_fired.data() + lane * Pop::size;
-        auto& carried = b.carried[lane];
-        auto& next = b.carried_next[lane];
-        next.clear();
-        auto offer = [&](std::uint32_t id) {
-            if (last[id] == step) {
-                next.push_back(id);
-            } else {
-                last[id] = step;
-                queue[count++] = id;
-            }
-        };
-        for (std::uint32_t id : carried) offer(id);
-        if (const SpikeEvents* events = b.events[lane]) {
-            const double t = double(step) * double(options_.dt);
-            std::size_t& cursor = b.cursor[lane];
-            while (cursor < events->size() && double(events->times[cursor]) <= t) offer(events->ids[cursor++]);
-        }
-        carried.swap(next);
     }
 
     template <std::size_t C>

@@ -1,0 +1,73 @@
+#pragma once
+#include <math.h>
+
+#include <spikegraph/host_device.hpp>
+
+namespace spikegraph {
+
+// Spike timing inside a step, for EventProp (docs/event_prop.md).
+//
+// The grid dynamics are those of docs/dynamics.md. EventProp also needs spike
+// times that move smoothly with the weights, so a spiking neuron's crossing
+// is placed inside the step by linear interpolation of V between the start of
+// the step (v_start) and the value that crossed (v_end), as in the
+// interpolating grid simulators of Hanuschkin et al. 2010 (Front. Neuroinf.
+// 4:113). Offset dt means "at the end of the step", which is exactly the
+// inference model's spike.
+struct SpikeCrossing {
+    float offset = 0.0f;     // in (0, dt]; 0 when the step already started above threshold
+    float d_v_start = 0.0f;  // d offset / d v_start
+    float d_v_end = 0.0f;    // d offset / d v_end
+};
+
+SPIKEGRAPH_HOST_DEVICE inline SpikeCrossing interpolate_crossing(float v_start, float v_end, float threshold, float dt) {
+    SpikeCrossing c;
+    const float rise = v_end - v_start;
+    if (!(v_start < threshold) || !(rise > 0.0f)) return c;
+    const float inverse = 1.0f / rise;
+    c.offset = dt * (threshold - v_start) * inverse;
+    c.d_v_start = dt * (threshold - v_end) * inverse * inverse;
+    c.d_v_end = -dt * (threshold - v_start) * inverse * inverse;
+    return c;
+}
+
+// What a spike at offset u of a step delivers through an exponential synapse
+// by the end of that step, with no delay (the current jumps by w at u): the
+// current w exp(-(dt-u)/tau_syn) left in in_syn, and the voltage the target
+// integrated over the rest of the step,
+//   w k (exp(-r/tau_mem) - exp(-r/tau_syn)) / (alpha - beta),  r = dt - u,
+// the exact solution of dV/dt = -V/tau_mem + c I, dI/dt = -I/tau_syn whose
+// one-step propagator is the grid's V <- alpha V + k I (k = input_scale of the
+// neuron times scale of the synapse). At u = dt this is (w, 0): the inference
+// model's spike; at u = 0 it is (w beta, w k): one step later, so nothing jumps
+// when a spike crosses a step boundary.
+struct ExponentialArrival {
+    float dt = 1.0f, tau_syn = 5.0f, tau_mem = 20.0f, k = 1.0f, alpha = 0.0f, beta = 0.0f;
+
+    struct Factors {
+        float current, voltage;                  // per unit weight
+        float d_current_d_u, d_voltage_d_u;      // their derivatives with respect to the offset u
+    };
+
+    SPIKEGRAPH_HOST_DEVICE Factors factors(float u) const {
+        const float r = dt - u;
+        const float current = expf(-r / tau_syn);
+        const float membrane = expf(-r / tau_mem);
+        Factors f;
+        f.current = current;
+        f.d_current_d_u = current / tau_syn;
+        if (fabsf(tau_mem - tau_syn) <= 1e-4f * tau_mem) {
+            // tau_mem == tau_syn: the limit k (r/dt) exp(-(r - dt)/tau)
+            const float grow = expf(dt / tau_mem);
+            f.voltage = k * (r / dt) * membrane * grow;
+            f.d_voltage_d_u = -k * (1.0f / dt) * membrane * grow * (1.0f - r / tau_mem);
+        } else {
+            const float inverse = k / (alpha - beta);
+            f.voltage = (membrane - current) * inverse;
+            f.d_voltage_d_u = (membrane / tau_mem - current / tau_syn) * inverse;
+        }
+        return f;
+    }
+};
+
+}  // namespace spikegraph

@@ -1,0 +1,115 @@
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <spikegraph/error.hpp>
+
+namespace spikegraph {
+
+// Adam (Kingma & Ba 2015) with mlGeNN's defaults and form
+// (ml_genn/optimisers/adam.py): with step t counted from 1,
+//   m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2,
+//   w -= lr (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon).
+struct Adam {
+    float lr = 0.001f;
+    float beta1 = 0.9f;
+    float beta2 = 0.999f;
+    float epsilon = 1e-8f;
+};
+
+// Stochastic gradient descent with optional (heavy-ball) momentum:
+//   velocity = momentum velocity + g,  w -= lr velocity.
+struct SGD {
+    float lr = 0.01f;
+    float momentum = 0.0f;
+};
+
+using Optimiser = std::variant<Adam, SGD>;
+
+// An optimiser's state for a list of parameter arrays (one per connection).
+class OptimiserState {
+public:
+    OptimiserState() = default;
+    OptimiserState(const Optimiser& optimiser, const std::vector<std::size_t>& sizes) : optimiser_(optimiser) {
+        validate(optimiser);
+        learning_rate_ = std::visit([](const auto& o) { return o.lr; }, optimiser);
+        for (std::size_t n : sizes) {
+            first_.emplace_back(n, 0.0f);
+            if (std::holds_alternative<Adam>(optimiser)) second_.emplace_back(n, 0.0f);
+        }
+    }
+
+    static void validate(const Optimiser& optimiser) {
+        std::visit(
+            [](const auto& o) {
+                if (!(std::isfinite(o.lr) && o.lr >= 0.0f))
+                    detail::throw_invalid("optimiser: lr must be finite and >= 0, got ", o.lr);
+                if constexpr (std::is_same_v<std::decay_t<decltype(o)>, Adam>) {
+                    if (!(o.beta1 >= 0.0f && o.beta1 < 1.0f)) detail::throw_invalid("Adam: beta1 must be in [0, 1), got ", o.beta1);
+                    if (!(o.beta2 >= 0.0f && o.beta2 < 1.0f)) detail::throw_invalid("Adam: beta2 must be in [0, 1), got ", o.beta2);
+                    if (!(o.epsilon > 0.0f)) detail::throw_invalid("Adam: epsilon must be > 0, got ", o.epsilon);
+                } else {
+                    if (!(o.momentum >= 0.0f && o.momentum < 1.0f))
+                        detail::throw_invalid("SGD: momentum must be in [0, 1), got ", o.momentum);
+                }
+            },
+            optimiser);
+    }
+
+    float learning_rate() const { return learning_rate_; }
+    void set_learning_rate(float lr) {
+        if (!(std::isfinite(lr) && lr >= 0.0f)) detail::throw_invalid("learning rate must be finite and >= 0, got ", lr);
+        learning_rate_ = lr;
+    }
+    std::uint64_t steps() const { return steps_; }
+    void set_steps(std::uint64_t steps) { steps_ = steps; }
+
+    // Starts the next update (Adam's t += 1); then call update() for each array.
+    void begin_step() { ++steps_; }
+
+    void update(std::size_t array, std::span<float> weights, std::span<const float> gradient) {
+        if (weights.size() != first_.at(array).size() || gradient.size() != weights.size())
+            detail::throw_invalid("optimiser: parameter array ", array, " has ", weights.size(), " weights and ",
+                                  gradient.size(), " gradients, expected ", first_.at(array).size());
+        float* m = first_[array].data();
+        if (const auto* adam = std::get_if<Adam>(&optimiser_)) {
+            float* v = second_[array].data();
+            const double t = double(steps_ == 0 ? 1 : steps_);
+            const float correction1 = float(1.0 / (1.0 - std::pow(double(adam->beta1), t)));
+            const float correction2 = float(1.0 / (1.0 - std::pow(double(adam->beta2), t)));
+            const float b1 = adam->beta1, b2 = adam->beta2, eps = adam->epsilon, lr = learning_rate_;
+            for (std::size_t i = 0; i < weights.size(); ++i) {
+                const float g = gradient[i];
+                m[i] = b1 * m[i] + (1.0f - b1) * g;
+                v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+                weights[i] -= lr * (m[i] * correction1) / (std::sqrt(v[i] * correction2) + eps);
+            }
+        } else {
+            const float momentum = std::get<SGD>(optimiser_).momentum, lr = learning_rate_;
+            for (std::size_t i = 0; i < weights.size(); ++i) {
+                m[i] = momentum * m[i] + gradient[i];
+                weights[i] -= lr * m[i];
+            }
+        }
+    }
+
+    // The moments, for checkpoints: first (Adam's m / SGD's velocity) and second (Adam's v) per array.
+    std::vector<std::vector<float>>& first_moments() { return first_; }
+    std::vector<std::vector<float>>& second_moments() { return second_; }
+    const std::vector<std::vector<float>>& first_moments() const { return first_; }
+    const std::vector<std::vector<float>>& second_moments() const { return second_; }
+    const Optimiser& optimiser() const { return optimiser_; }
+
+private:
+    Optimiser optimiser_{Adam{}};
+    float learning_rate_ = 0.001f;
+    std::uint64_t steps_ = 0;
+    std::vector<std::vector<float>> first_, second_;
+};
+
+}  // namespace spikegraph
