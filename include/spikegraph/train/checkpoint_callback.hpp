@@ -115,11 +115,19 @@ struct Checkpoint {
     int epoch_interval = 1;
 
     template <class Model>
+    void on_epoch_begin(int, Model&) const {
+        validate();  // before any training, not after the first epoch
+    }
+    template <class Model>
     void on_epoch_end(int epoch, const Metrics&, Model& model) {
-        if (epoch_interval <= 0) detail::throw_invalid("Checkpoint: epoch_interval must be > 0, got ", epoch_interval);
+        validate();
         if ((epoch + 1) % epoch_interval != 0) return;
         detail::make_directories(directory, "checkpoint directory");
         save_training_state(model, directory / ("epoch-" + std::to_string(epoch + 1) + ".npz"));
+    }
+    void validate() const {
+        if (epoch_interval <= 0) detail::throw_invalid("Checkpoint: epoch_interval must be > 0, got ", epoch_interval);
+        if (directory.empty()) detail::throw_invalid("Checkpoint: the directory is empty");
     }
 };
 

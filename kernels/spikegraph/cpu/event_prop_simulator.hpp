@@ -160,7 +160,9 @@ public:
             detail::throw_invalid("population '", name_view<Pop::name>, "': readout gradient has ", readout_gradient.size(),
                                   " values, expected ", active_lanes_ * Pop::size);
         FlushDenormalsGuard flush;
-        const std::size_t groups = std::max<std::size_t>(1, std::min<std::size_t>(pool_.size(), active_lanes_));
+        // Lanes are summed in a fixed number of groups (lane l into group l % groups) and the
+        // groups in a fixed order, so the result does not depend on the number of threads.
+        const std::size_t groups = gradient_groups();
         ensure_gradient_groups(groups);
         for_each_population([&]<std::size_t Q>(auto& b) {
             using Pop = typename Net::template population_type<Q>;
@@ -359,6 +361,8 @@ private:
             (f.template operator()<C>(std::get<C>(connections_)), ...);
         }(std::make_index_sequence<num_connections>{});
     }
+
+    std::size_t gradient_groups() const { return std::min<std::size_t>(8, options_.batch_size); }
 
     void ensure_gradient_groups(std::size_t groups) {
         for_each_connection([&]<std::size_t C>(auto& b) {
