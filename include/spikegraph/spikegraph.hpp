@@ -22,6 +22,7 @@
 
 #include <spikegraph/compile/backends.hpp>
 #include <spikegraph/compile/compiled_network.hpp>
+#include <spikegraph/compile/eprop_compiler.hpp>
 #include <spikegraph/compile/event_prop_compiler.hpp>
 #include <spikegraph/compile/inference_compiler.hpp>
 #include <spikegraph/compile/learning_rule.hpp>

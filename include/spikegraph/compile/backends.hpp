@@ -1,4 +1,5 @@
 #pragma once
+#include <spikegraph/cpu/eprop_simulator.hpp>
 #include <spikegraph/cpu/event_prop_simulator.hpp>
 #include <spikegraph/cpu/simulator.hpp>
 
@@ -13,6 +14,8 @@ struct cpu {
     using Simulator = cpu_backend::Simulator<Net>;
     template <class Net>
     using EventPropSimulator = cpu_backend::EventPropSimulator<Net>;
+    template <class Net>
+    using EPropSimulator = cpu_backend::EPropSimulator<Net>;
 };
 
 // The backend as the EventProp compiler sees it: its EventProp simulator.
@@ -21,6 +24,14 @@ struct EventPropBackend {
     static constexpr const char* name = Backend::name;
     template <class Net>
     using Simulator = typename Backend::template EventPropSimulator<Net>;
+};
+
+// The backend as the e-prop compiler sees it: its e-prop simulator.
+template <class Backend>
+struct EPropBackend {
+    static constexpr const char* name = Backend::name;
+    template <class Net>
+    using Simulator = typename Backend::template EPropSimulator<Net>;
 };
 
 }  // namespace spikegraph

@@ -115,35 +115,39 @@ public:
     // Loss and metrics of a labelled dataset under the current weights.
     template <DatasetType D>
     Metrics evaluate_with_loss(const D& data) {
-        const Predictions predictions = this->predict(data, detail::SilentCallback{});
-        std::vector<float> gradient(predictions.values.size());
-        Metrics result;
-        result["loss"] = loss_and_gradient(settings_.loss, settings_.loss_context, predictions.values, num_outputs,
-                                           data.labels, std::max<std::size_t>(1, data.size()), gradient) /
-                         double(std::max<std::size_t>(1, data.size()));
-        for (const auto& name : this->metric_names()) {
-            auto metric = make_metric(name);
-            metric->update(predictions.values, num_outputs, data.labels);
-            result[name] = metric->result();
+        constexpr auto input_name = name_view<Base::InputPopulation::name>;
+        detail::validate_dataset(data, input_name, Base::InputPopulation::size, name_view<OutputPopulation::name>,
+                                 num_outputs, true);
+        Simulator& sim = this->simulator();
+        sim.stop_recording();
+        std::vector<std::unique_ptr<Metric>> metrics;
+        for (const auto& name : this->metric_names()) metrics.push_back(make_metric(name));
+        const std::size_t batch_size = this->options().batch_size;
+        std::vector<float> outputs;
+        double loss = 0.0;
+        for (std::size_t first = 0; first < data.size(); first += batch_size) {
+            const std::size_t lanes = std::min(batch_size, data.size() - first);
+            sim.template set_input<Base::input_index>(make_input_batch(data, first, lanes));
+            sim.run();
+            const std::span<const std::int32_t> labels = std::span<const std::int32_t>(data.labels).subspan(first, lanes);
+            loss += batch_loss(labels, outputs, false);
+            for (auto& m : metrics) m->update(outputs, num_outputs, labels);
         }
+        Metrics result;
+        result["loss"] = loss / double(std::max<std::size_t>(1, data.size()));
+        for (std::size_t i = 0; i < metrics.size(); ++i) result[this->metric_names()[i]] = metrics[i]->result();
         return result;
     }
 
-    // One gradient step on the examples `indices` of data; returns the sum of their losses.
-    // outputs receives their readouts ([lane][output]).
+    // One gradient step on the examples `indices` of data after their forward
+    // run; returns the sum of their losses. outputs receives their readouts ([lane][output]).
     template <DatasetType D>
     double train_batch(const D& data, std::span<const std::size_t> indices, std::vector<float>& outputs) {
         Simulator& sim = this->simulator();
-        const std::size_t lanes = indices.size();
-        std::vector<std::int32_t> labels(lanes);
-        for (std::size_t i = 0; i < lanes; ++i) labels[i] = data.labels[indices[i]];
-        outputs.resize(lanes * num_outputs);
-        gradient_.resize(lanes * num_outputs);
-        sim.template readout<output_population>(outputs);
-        const double loss =
-            loss_and_gradient(settings_.loss, settings_.loss_context, outputs, num_outputs, labels, lanes, gradient_);
+        std::vector<std::int32_t> labels(indices.size());
+        for (std::size_t i = 0; i < indices.size(); ++i) labels[i] = data.labels[indices[i]];
         sim.zero_gradients();
-        sim.template backward<output_population>(gradient_);
+        const double loss = batch_loss(labels, outputs, true);
         optimiser_.begin_step();
         for_each_connection([&]<std::size_t C>() {
             optimiser_.update(C, sim.template mutable_weights<C>(), sim.template gradient<C>());
@@ -152,6 +156,26 @@ public:
     }
 
 private:
+    // Readouts and loss of the batch just run; with learn, its gradients too.
+    // A simulator with learn(loss, labels, batch, accumulate) computes its own
+    // loss (e-prop's loss is per step); otherwise the loss of the readouts is
+    // differentiated here and handed to backward().
+    double batch_loss(std::span<const std::int32_t> labels, std::vector<float>& outputs, bool learn) {
+        Simulator& sim = this->simulator();
+        const std::size_t lanes = labels.size();
+        outputs.resize(lanes * num_outputs);
+        sim.template readout<output_population>(outputs);
+        if constexpr (requires { sim.learn(settings_.loss, labels, lanes, learn); }) {
+            return sim.learn(settings_.loss, labels, lanes, learn);
+        } else {
+            gradient_.resize(lanes * num_outputs);
+            const double loss =
+                loss_and_gradient(settings_.loss, settings_.loss_context, outputs, num_outputs, labels, lanes, gradient_);
+            if (learn) sim.template backward<output_population>(gradient_);
+            return loss;
+        }
+    }
+
     template <class F>
     static void for_each_connection(F&& f) {
         [&]<std::size_t... C>(std::index_sequence<C...>) { (f.template operator()<C>(), ...); }(

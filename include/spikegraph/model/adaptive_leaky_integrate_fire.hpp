@@ -1,4 +1,5 @@
 #pragma once
+#include <math.h>
 #include <string_view>
 #include <spikegraph/model/neuron.hpp>
 
@@ -45,6 +46,13 @@ struct AdaptiveLeakyIntegrateFire {
             else s[V] = v_reset;
             s[A] += 1.0f;
             s[RefracTime] = tau_refrac;
+        }
+        // e-prop's pseudo-derivative dz/dV (Bellec et al. 2020, gamma = 0.3, as mlGeNN)
+        // at the adaptive threshold, of V and A before the reset; 0 while refractory.
+        SPIKEGRAPH_HOST_DEVICE float pseudo_derivative(const NeuronState<AdaptiveLeakyIntegrateFire>& s) const {
+            if (s[RefracTime] > 0.0f) return 0.0f;
+            const float distance = fabsf(s[V] - (v_thresh + beta * s[A])) / v_thresh;
+            return distance < 1.0f ? (0.3f / v_thresh) * (1.0f - distance) : 0.0f;
         }
     };
 

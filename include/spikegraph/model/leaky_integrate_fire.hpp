@@ -45,6 +45,14 @@ struct LeakyIntegrateFire {
             s[RefracTime] = tau_refrac;
         }
 
+        // e-prop's pseudo-derivative dz/dV (Bellec et al. 2020, gamma = 0.3, as mlGeNN),
+        // of V after integration and before the reset; 0 while refractory.
+        SPIKEGRAPH_HOST_DEVICE float pseudo_derivative(const NeuronState<LeakyIntegrateFire>& s) const {
+            if (s[RefracTime] > 0.0f) return 0.0f;
+            const float distance = fabsf(s[V] - v_thresh) / v_thresh;
+            return distance < 1.0f ? (0.3f / v_thresh) * (1.0f - distance) : 0.0f;
+        }
+
         // EventProp's reset for a spike at offset u of the step
         // (model/precise_timing.hpp): the relative reset happens at u and
         // decays with V for the rest of the step, so V is continuous in u.

@@ -14,9 +14,11 @@
 #include <spikegraph/compile/simulation_options.hpp>
 #include <spikegraph/connection_storage.hpp>
 #include <spikegraph/connection_storage_check.hpp>
+#include <spikegraph/cpu/buffer_tuples.hpp>
 #include <spikegraph/cpu/denormals.hpp>
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cpu/simulator.hpp>
+#include <spikegraph/cpu/synapse_rows.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/leaky_integrate.hpp>
@@ -322,45 +324,14 @@ private:
         std::vector<std::uint64_t> events;         // [lane]
     };
 
-    template <class T>
-    struct PopulationTuple;
-    template <class... Pops, class C>
-    struct PopulationTuple<Network<boost::hana::tuple<Pops...>, C>> {
-        template <std::size_t... I>
-        static auto make(std::index_sequence<I...>) -> std::tuple<PopulationBuffers<Pops, I>...>;
-        using type = decltype(make(std::index_sequence_for<Pops...>{}));
-    };
-    template <class T>
-    struct ConnectionTuple;
-    template <class P, class... Conns>
-    struct ConnectionTuple<Network<P, boost::hana::tuple<Conns...>>> {
-        using type = std::tuple<ConnectionBuffers<Conns>...>;
-    };
-
     template <class F>
-    void for_each_population(F&& f) {
-        [&]<std::size_t... P>(std::index_sequence<P...>) {
-            (f.template operator()<P>(std::get<P>(populations_)), ...);
-        }(std::make_index_sequence<num_populations>{});
-    }
+    void for_each_population(F&& f) { for_each_buffer(populations_, f); }
     template <class F>
-    void for_each_population_const(F&& f) const {
-        [&]<std::size_t... P>(std::index_sequence<P...>) {
-            (f.template operator()<P>(std::get<P>(populations_)), ...);
-        }(std::make_index_sequence<num_populations>{});
-    }
+    void for_each_population_const(F&& f) const { for_each_buffer(populations_, f); }
     template <class F>
-    void for_each_connection(F&& f) {
-        [&]<std::size_t... C>(std::index_sequence<C...>) {
-            (f.template operator()<C>(std::get<C>(connections_)), ...);
-        }(std::make_index_sequence<num_connections>{});
-    }
+    void for_each_connection(F&& f) { for_each_buffer(connections_, f); }
     template <class F>
-    void for_each_connection_const(F&& f) const {
-        [&]<std::size_t... C>(std::index_sequence<C...>) {
-            (f.template operator()<C>(std::get<C>(connections_)), ...);
-        }(std::make_index_sequence<num_connections>{});
-    }
+    void for_each_connection_const(F&& f) const { for_each_buffer(connections_, f); }
 
     std::size_t gradient_groups() const { return std::min<std::size_t>(8, options_.batch_size); }
 
@@ -470,20 +441,11 @@ private:
         return isyn;
     }
 
-    // Calls f(post, weight) for every synapse of presynaptic neuron id.
     template <std::size_t C, class F>
     void for_each_synapse(std::uint32_t id, F&& f) const {
         using Conn = typename Net::template connection_type<C>;
-        constexpr std::size_t num_post = Conn::post_type::size;
-        const auto& s = std::get<C>(connections_).storage;
-        if constexpr (Conn::connectivity_type::kind == ConnectivityKind::dense) {
-            const float* row = s.weights.data() + std::size_t(id) * num_post;
-            for (std::size_t k = 0; k < num_post; ++k) f(k, std::size_t(id) * num_post + k, row[k]);
-        } else if constexpr (Conn::connectivity_type::kind == ConnectivityKind::one_to_one) {
-            f(std::size_t(id), std::size_t(id), s.weights[id]);
-        } else {
-            for (std::uint32_t e = s.row_start[id]; e < s.row_start[id + 1]; ++e) f(std::size_t(s.columns[e]), std::size_t(e), s.weights[e]);
-        }
+        cpu_backend::for_each_synapse<Conn::connectivity_type::kind>(std::get<C>(connections_).storage,
+                                                                     Conn::post_type::size, id, f);
     }
 
     template <std::size_t C>
@@ -682,8 +644,8 @@ private:
     std::size_t active_lanes_ = 0;
     bool ran_ = false;
     SpikeRegularisation regularisation_{};
-    typename PopulationTuple<Net>::type populations_;
-    typename ConnectionTuple<Net>::type connections_;
+    typename PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
+    typename ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
     std::array<bool, num_populations> spike_recording_{};
     std::array<RecordedSpikes, num_populations> recorded_spikes_{};
     mutable std::vector<std::uint64_t> totals_scratch_;

@@ -1,0 +1,26 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include <spikegraph/connection_storage.hpp>
+#include <spikegraph/model/connectivity.hpp>
+
+namespace spikegraph::cpu_backend {
+
+// Calls f(post, synapse index, weight) for every synapse of presynaptic
+// neuron id: its dense row, its CSR row (work in proportion to the synapses
+// that exist) or its single one-to-one synapse.
+template <ConnectivityKind Kind, class F>
+void for_each_synapse(const detail::ConnectionStorage& s, std::size_t num_post, std::uint32_t id, F&& f) {
+    if constexpr (Kind == ConnectivityKind::dense) {
+        const std::size_t first = std::size_t(id) * num_post;
+        const float* row = s.weights.data() + first;
+        for (std::size_t k = 0; k < num_post; ++k) f(k, first + k, row[k]);
+    } else if constexpr (Kind == ConnectivityKind::one_to_one) {
+        f(std::size_t(id), std::size_t(id), s.weights[id]);
+    } else {
+        for (std::uint32_t e = s.row_start[id]; e < s.row_start[id + 1]; ++e) f(std::size_t(s.columns[e]), std::size_t(e), s.weights[e]);
+    }
+}
+
+}  // namespace spikegraph::cpu_backend
