@@ -11,8 +11,8 @@
 namespace spikegraph {
 
 // A one-line progress bar with running metrics on stderr (or another FILE*),
-// redrawn in place on a terminal; elsewhere (logs, CI) it prints a line at
-// every tenth of the run so the output stays short.
+// redrawn in place on a terminal; elsewhere (logs, CI) it prints only the
+// final line of each run (one line per training epoch), as Keras's verbose=2.
 class ProgressBar {
 public:
     explicit ProgressBar(std::FILE* stream = stderr, int width = 30) : stream_(stream), width_(width) {}
@@ -22,7 +22,6 @@ public:
         phase_ = std::string(info.phase);
         start_ = std::chrono::steady_clock::now();
         interactive_ = isatty(fileno(stream_)) != 0;
-        last_tenth_ = -1;
         examples_done_ = 0;
         draw(0, {}, false);
     }
@@ -36,9 +35,7 @@ public:
 private:
     void draw(std::size_t done, const Metrics& metrics, bool final) {
         const std::size_t total = info_.num_batches == 0 ? 1 : info_.num_batches;
-        const int tenth = int(done * 10 / total);
-        if (!interactive_ && !final && tenth == last_tenth_) return;
-        last_tenth_ = tenth;
+        if (!interactive_ && !final) return;
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
         const int filled = int(double(done) / double(total) * width_);
@@ -68,7 +65,6 @@ private:
     std::string phase_;
     std::chrono::steady_clock::time_point start_{};
     bool interactive_ = false;
-    int last_tenth_ = -1;
     std::size_t examples_done_ = 0;
 };
 
