@@ -46,7 +46,7 @@ constexpr float dt = 1.0f;
 constexpr auto input = sg::population<"input", num_inputs>(sg::SpikeInput{});
 constexpr auto hidden = sg::population<"hidden", num_hidden>(sg::LeakyIntegrateFire{.tau_mem = 20.0f});
 constexpr auto output = sg::population<"output", num_outputs>(sg::LeakyIntegrate{.tau_mem = 20.0f}, sg::AvgVarExpWeight{});
-constexpr auto net = sg::network(input >> sg::Dense{sg::Normal{0.006f, 0.006f}} >> sg::Exponential{5.0f} >> hidden,
+constexpr auto net = sg::network(input >> sg::Dense{sg::Normal{0.001f, 0.006f}} >> sg::Exponential{5.0f} >> hidden,
                                  hidden >> sg::Dense{sg::Normal{0.0f, 0.03f}} >> sg::Exponential{5.0f} >> output);
 
 struct Options {
