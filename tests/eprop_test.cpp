@@ -30,6 +30,12 @@ struct Reference {
     Matrix mask_in;  // 1 where an input synapse exists
 };
 
+Reference make_reference(std::size_t ni, std::size_t nh, std::size_t no, int steps) {
+    Reference r{};
+    r.ni = ni, r.nh = nh, r.no = no, r.steps = steps;
+    return r;
+}
+
 struct Gradients {
     Matrix in, rec, out;
 };
@@ -223,7 +229,7 @@ TEST_CASE("e-prop updates equal the online reference: recurrent LIF", "[eprop]")
                            hidden >> sg::Dense{sg::Normal{0.0f, 0.5f}} >> sg::Delta{} >> output);
     auto model = compiler(40, 3, 2, 0.01f).compile<sg::cpu>(net);
     library_gradients(model, data);
-    Reference r{6, 5, 2, 40};
+    Reference r = make_reference(6, 5, 2, 40);
     r.v_thresh = 0.6, r.tau_refrac = 3.0, r.c_reg = 0.01;
     const Gradients g = reference_gradients(model, r, data, false);
     std::uint64_t hidden_spikes = 0;
@@ -246,7 +252,7 @@ TEST_CASE("e-prop updates equal the online reference: recurrent ALIF, sparse inp
                            hidden >> sg::Dense{sg::Normal{0.0f, 0.5f}} >> sg::Delta{} >> output);
     auto model = compiler(50, 4, 1, 0.001f).compile<sg::cpu>(net);
     library_gradients(model, data);
-    Reference r{6, 5, 3, 50};
+    Reference r = make_reference(6, 5, 3, 50);
     r.v_thresh = 0.6, r.tau_refrac = 2.0, r.beta = 0.2, r.tau_adapt = 50.0, r.tau_out = 10.0, r.c_reg = 0.001;
     const Gradients g = reference_gradients(model, r, data, true);
     CHECK(relative_difference<0>(model, g.in) < 1e-4);

@@ -21,6 +21,7 @@
 #include <spikegraph/cpu/simulator.hpp>
 #include <spikegraph/cpu/synapse_rows.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
+#include <spikegraph/cpu/training_simulator.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/adaptive_leaky_integrate_fire.hpp>
 #include <spikegraph/model/leaky_integrate.hpp>
@@ -42,6 +43,35 @@ struct RateRegularisation {
 
 namespace spikegraph::cpu_backend {
 
+template <class Pop, std::size_t Index>
+struct EPropPopulationBuffers {
+    using Model = typename Pop::neuron_type;
+    static constexpr bool is_input = is_input_model<Model>;
+    std::vector<std::vector<std::uint32_t>> spikes;      // per lane: ids in step order
+    std::vector<std::vector<std::uint32_t>> step_start;  // per lane: step n's spikes start at [n]
+    std::vector<std::uint32_t> queue;
+    std::conditional_t<is_input, InputSource<Pop, Index>, std::monostate> input;
+    typename Model::Dynamics dynamics{};
+    typename Pop::readout_type::Dynamics readout_dynamics{};
+    NeuronState<Model> initial{};
+    std::array<std::vector<float>, Model::Variables::size> variables;
+    std::vector<float> readout;
+    std::vector<float> history;       // [lane][step][neuron]: psi of hidden neurons, V of the output
+    std::vector<float> rate_drive;    // [lane][step][neuron]: c_reg (f_j(t) - f_target)
+    std::vector<float> running_rate;  // [lane][neuron]: spikes per step, kept across examples as mlGeNN
+    std::vector<float> filtered;      // scratch [lane][step][neuron]: the reverse-filtered postsynaptic factor
+
+    std::uint32_t spike_id(std::size_t lane, std::size_t r) const { return spikes[lane][r]; }
+};
+
+template <class Conn>
+struct EPropConnectionBuffers {
+    detail::ConnectionStorage storage;
+    std::vector<float> in_syn;                 // [lane][post]
+    std::vector<std::vector<float>> gradient;  // per group of lanes
+    std::vector<std::uint64_t> events;         // [lane]
+};
+
 // The CPU e-prop simulator (Bellec et al. 2020, "A solution to the learning
 // dilemma for recurrent networks of spiking neurons", Nat. Commun. 11:3625;
 // mlGeNN's EPropCompiler). Hidden LIF/ALIF populations with Delta synapses,
@@ -60,24 +90,23 @@ namespace spikegraph::cpu_backend {
 // connections cost their existing synapses only.
 // tests/eprop_test.cpp compares the result with the online per-synapse traces.
 template <class Net>
-class EPropSimulator {
+class EPropSimulator : public TrainingSimulatorBase<Net, EPropPopulationBuffers, EPropConnectionBuffers> {
+    using Base = TrainingSimulatorBase<Net, EPropPopulationBuffers, EPropConnectionBuffers>;
+
 public:
-    static constexpr std::size_t num_populations = Net::num_populations;
-    static constexpr std::size_t num_connections = Net::num_connections;
+    using Base::num_connections, Base::num_populations;
     static constexpr std::size_t output_index = std::size_t(Net::first_readout() >= 0 ? Net::first_readout() : 0);
     using OutputPopulation = typename Net::template population_type<output_index>;
     static constexpr std::size_t num_outputs = OutputPopulation::size;
 
-    EPropSimulator(const Net& net, const SimulationOptions& options)
-        : net_(net), options_(options), pool_(options.num_threads) {
-        options_.validate();
-        const std::size_t lanes = options_.batch_size;
-        const std::size_t steps = std::size_t(options_.example_timesteps);
-        const float dt = options_.dt;
-        for_each_buffer(populations_, [&]<std::size_t P>(auto& b) {
+    EPropSimulator(const Net& net, const SimulationOptions& options) : Base(net, options) {
+        const std::size_t lanes = this->options_.batch_size;
+        const std::size_t steps = std::size_t(this->options_.example_timesteps);
+        const float dt = this->options_.dt;
+        for_each_buffer(this->populations_, [&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
             using Model = typename Pop::neuron_type;
-            const auto& pop = net_.template population<P>();
+            const auto& pop = this->net_.template population<P>();
             pop.neuron.validate(name_view<Pop::name>);
             b.spikes.assign(lanes, {});
             b.step_start.assign(lanes, std::vector<std::uint32_t>(steps + 1, 0));
@@ -86,7 +115,7 @@ public:
                 b.input.allocate(pop.neuron, dt, lanes);
             } else {
                 b.dynamics = pop.neuron.dynamics(dt);
-                b.readout_dynamics = pop.readout.dynamics(dt, options_.example_timesteps);
+                b.readout_dynamics = pop.readout.dynamics(dt, this->options_.example_timesteps);
                 b.initial = pop.neuron.initial_state();
                 for (auto& v : b.variables) v.assign(lanes * Pop::size, 0.0f);
                 b.readout.assign(lanes * Pop::size, 0.0f);
@@ -98,47 +127,32 @@ public:
                 }
             }
         });
-        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
+        for_each_buffer(this->connections_, [&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
-            const auto& c = net_.template connection<C>();
+            const auto& c = this->net_.template connection<C>();
             b.storage = detail::build_connection(c.connectivity, Conn::pre_type::size, Conn::post_type::size,
-                                                 options_.seed, C, Conn::name.str());
+                                                 this->options_.seed, C, Conn::name.str());
             b.in_syn.assign(lanes * Conn::post_type::size, 0.0f);
             b.events.assign(lanes, 0);
         });
         errors_.assign(lanes * steps * num_outputs, 0.0f);
-        spike_recording_.fill(false);
     }
 
-    const SimulationOptions& options() const { return options_; }
-    const Net& network() const { return net_; }
-    std::size_t active_lanes() const { return active_lanes_; }
     void set_regularisation(const RateRegularisation& r) { regularisation_ = r; }
-
-    template <std::size_t P>
-    void set_input(const InputBatch& batch) {
-        using Pop = typename Net::template population_type<P>;
-        static_assert(is_input_model<typename Pop::neuron_type>, "spikegraph: set_input needs an input population");
-        if (batch.lanes() > options_.batch_size)
-            detail::throw_invalid("population '", name_view<Pop::name>, "': batch of ", batch.lanes(),
-                                  " examples exceeds batch_size ", options_.batch_size);
-        active_lanes_ = batch.lanes();
-        for (std::size_t lane = 0; lane < batch.lanes(); ++lane) std::get<P>(populations_).input.set_lane(lane, batch);
-    }
 
     void run() {
         FlushDenormalsGuard flush;
-        prepare_recording();
-        pool_.parallel_for(active_lanes_, [&](std::size_t lane) { forward_lane(lane); });
-        ran_ = true;
+        this->prepare_recording();
+        this->pool_.parallel_for(this->active_lanes_, [&](std::size_t lane) { forward_lane(lane); });
+        this->ran_ = true;
     }
 
     template <std::size_t P>
     void readout(std::span<float> out) const {
         using Pop = typename Net::template population_type<P>;
         static_assert(Pop::has_readout, "spikegraph: this population has no readout");
-        const auto& b = std::get<P>(populations_);
-        for (std::size_t i = 0; i < active_lanes_ * Pop::size; ++i) out[i] = b.readout_dynamics.result(b.readout[i]);
+        const auto& b = std::get<P>(this->populations_);
+        for (std::size_t i = 0; i < this->active_lanes_ * Pop::size; ++i) out[i] = b.readout_dynamics.result(b.readout[i]);
     }
 
     // The per-step loss of the last run (sum over its examples of the mean over
@@ -146,144 +160,28 @@ public:
     // to the gradients. The error E_k(t) is dL/dV_k(t) of that loss, divided by
     // batch (the gradient of the batch mean).
     double learn(const Loss& loss, std::span<const std::int32_t> labels, std::size_t batch, bool accumulate = true) {
-        if (!ran_) detail::throw_invalid("e-prop learn() called before a forward run()");
-        if (labels.size() != active_lanes_)
-            detail::throw_invalid("e-prop: got ", labels.size(), " labels for ", active_lanes_, " examples");
+        if (!this->ran_) detail::throw_invalid("e-prop learn() called before a forward run()");
+        if (labels.size() != this->active_lanes_)
+            detail::throw_invalid("e-prop: got ", labels.size(), " labels for ", this->active_lanes_, " examples");
         FlushDenormalsGuard flush;
-        const std::size_t groups = std::min<std::size_t>(8, options_.batch_size);
-        if (accumulate) ensure_gradient_groups(groups);
-        std::vector<double> lane_loss(active_lanes_, 0.0);
-        for (std::size_t lane = 0; lane < active_lanes_; ++lane)
+        std::vector<double> lane_loss(this->active_lanes_, 0.0);
+        for (std::size_t lane = 0; lane < this->active_lanes_; ++lane)
             lane_loss[lane] = output_errors(loss, lane, std::size_t(labels[lane]), batch);
-        if (accumulate) {
-            pool_.parallel_for(groups, [&](std::size_t group) {
-                for (std::size_t lane = group; lane < active_lanes_; lane += groups) backward_lane(lane, group);
-            });
-            for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
-                const std::size_t n = b.storage.weights.size();
-                constexpr std::size_t block = 4096;
-                pool_.parallel_for((n + block - 1) / block, [&](std::size_t k) {
-                    const std::size_t end = std::min(n, (k + 1) * block);
-                    for (std::size_t g = 1; g < groups; ++g)
-                        for (std::size_t i = k * block; i < end; ++i) {
-                            b.gradient[0][i] += b.gradient[g][i];
-                            b.gradient[g][i] = 0.0f;
-                        }
-                });
-            });
-        }
+        if (accumulate) this->accumulate_gradients([&](std::size_t lane, std::size_t group) { backward_lane(lane, group); });
         double total = 0.0;
         for (double l : lane_loss) total += l;
         return total;
     }
 
-    template <std::size_t C>
-    std::span<const float> gradient() const {
-        const auto& b = std::get<C>(connections_);
-        if (b.gradient.empty()) return {};
-        return b.gradient[0];
-    }
-    void zero_gradients() {
-        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
-            for (auto& g : b.gradient) std::fill(g.begin(), g.end(), 0.0f);
-        });
-    }
-
-    template <std::size_t C>
-    const detail::ConnectionStorage& connection_storage() const {
-        return std::get<C>(connections_).storage;
-    }
-    template <std::size_t C>
-    std::span<float> mutable_weights() {
-        return std::get<C>(connections_).storage.weights;
-    }
-    template <std::size_t C>
-    void set_weights(std::span<const float> weights) {
-        using Conn = typename Net::template connection_type<C>;
-        auto& storage = std::get<C>(connections_).storage;
-        if (weights.size() != storage.weights.size())
-            detail::throw_invalid("connection '", name_view<Conn::name>, "': got ", weights.size(), " weights, expected ",
-                                  storage.weights.size());
-        std::copy(weights.begin(), weights.end(), storage.weights.begin());
-    }
-    template <std::size_t C>
-    void set_connection_storage(detail::ConnectionStorage storage) {
-        using Conn = typename Net::template connection_type<C>;
-        detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
-                                         Conn::post_type::size, "connection '" + Conn::name.str() + "'");
-        auto& b = std::get<C>(connections_);
-        b.storage = std::move(storage);
-        for (auto& g : b.gradient) g.assign(b.storage.weights.size(), 0.0f);
-    }
-
-    void stop_recording() { spike_recording_.fill(false); }
-    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
-    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
-    void record_variable(std::size_t, std::size_t, bool enabled) {
-        if (enabled)
-            detail::throw_invalid("variable recording is not available on the e-prop simulator; "
-                                  "record with an InferenceCompiler model that has the same weights");
-    }
-    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
-        detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
-    }
-    template <std::size_t P>
-    std::span<const std::uint64_t> spike_totals() const {
-        const auto& b = std::get<P>(populations_);
-        totals_scratch_.assign(active_lanes_, 0);
-        for (std::size_t lane = 0; lane < active_lanes_; ++lane) totals_scratch_[lane] = b.spikes[lane].size();
-        return totals_scratch_;
-    }
-    std::uint64_t synaptic_events() const {
-        std::uint64_t total = 0;
-        for_each_buffer(connections_, [&]<std::size_t C>(const auto& b) {
-            for (std::size_t lane = 0; lane < active_lanes_; ++lane) total += b.events[lane];
-        });
-        return total;
-    }
-
 private:
-    template <class Pop, std::size_t Index>
-    struct PopulationBuffers {
-        using Model = typename Pop::neuron_type;
-        static constexpr bool is_input = is_input_model<Model>;
-        std::vector<std::vector<std::uint32_t>> spikes;      // per lane: ids in step order
-        std::vector<std::vector<std::uint32_t>> step_start;  // per lane: step n's spikes start at [n]
-        std::vector<std::uint32_t> queue;
-        std::conditional_t<is_input, InputSource<Pop, Index>, std::monostate> input;
-        typename Model::Dynamics dynamics{};
-        typename Pop::readout_type::Dynamics readout_dynamics{};
-        NeuronState<Model> initial{};
-        std::array<std::vector<float>, Model::Variables::size> variables;
-        std::vector<float> readout;
-        std::vector<float> history;       // [lane][step][neuron]: psi of hidden neurons, V of the output
-        std::vector<float> rate_drive;    // [lane][step][neuron]: c_reg (f_j(t) - f_target)
-        std::vector<float> running_rate;  // [lane][neuron]: spikes per step, kept across examples as mlGeNN
-        std::vector<float> filtered;      // scratch [lane][step][neuron]: the reverse-filtered postsynaptic factor
-    };
-
-    template <class Conn>
-    struct ConnectionBuffers {
-        detail::ConnectionStorage storage;
-        std::vector<float> in_syn;                 // [lane][post]
-        std::vector<std::vector<float>> gradient;  // per group of lanes
-        std::vector<std::uint64_t> events;         // [lane]
-    };
-
-    void ensure_gradient_groups(std::size_t groups) {
-        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
-            while (b.gradient.size() < groups) b.gradient.emplace_back(b.storage.weights.size(), 0.0f);
-        });
-    }
-
     // ---- forward ------------------------------------------------------------
 
     void forward_lane(std::size_t lane) {
-        const int steps = options_.example_timesteps;
-        for_each_buffer(populations_, [&]<std::size_t P>(auto& b) {
+        const int steps = this->options_.example_timesteps;
+        for_each_buffer(this->populations_, [&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
             b.spikes[lane].clear();
-            if constexpr (PopulationBuffers<Pop, P>::is_input) {
+            if constexpr (EPropPopulationBuffers<Pop, P>::is_input) {
                 b.input.reset_lane(lane);
             } else {
                 const std::size_t first = lane * Pop::size;
@@ -292,38 +190,38 @@ private:
                 std::fill_n(b.readout.begin() + std::ptrdiff_t(first), Pop::size, b.readout_dynamics.initial);
             }
         });
-        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
+        for_each_buffer(this->connections_, [&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
             std::fill_n(b.in_syn.begin() + std::ptrdiff_t(lane * Conn::post_type::size), Conn::post_type::size, 0.0f);
             b.events[lane] = 0;
         });
         for (int step = 0; step < steps; ++step) {
-            for_each_buffer(populations_, [&]<std::size_t P>(auto&) { update_population<P>(lane, step); });
-            for_each_buffer(connections_, [&]<std::size_t C>(auto&) { propagate<C>(lane, step); });
+            for_each_buffer(this->populations_, [&]<std::size_t P>(auto&) { update_population<P>(lane, step); });
+            for_each_buffer(this->connections_, [&]<std::size_t C>(auto&) { propagate<C>(lane, step); });
         }
-        for_each_buffer(populations_, [&]<std::size_t P>(auto& b) {
+        for_each_buffer(this->populations_, [&]<std::size_t P>(auto& b) {
             b.step_start[lane][std::size_t(steps)] = std::uint32_t(b.spikes[lane].size());
         });
-        record_lane(lane);
+        this->record_lane(lane);
     }
 
     template <std::size_t P>
     void update_population(std::size_t lane, int step) {
         using Pop = typename Net::template population_type<P>;
         using Model = typename Pop::neuron_type;
-        auto& b = std::get<P>(populations_);
+        auto& b = std::get<P>(this->populations_);
         auto& spikes = b.spikes[lane];
         b.step_start[lane][std::size_t(step)] = std::uint32_t(spikes.size());
         if constexpr (is_input_model<Model>) {
             std::uint32_t* queue = b.queue.data() + lane * Pop::size;
             std::uint32_t count = 0;
-            b.input.emit(lane, step, options_.seed, 0, Pop::size, queue, count);
+            b.input.emit(lane, step, this->options_.seed, 0, Pop::size, queue, count);
             spikes.insert(spikes.end(), queue, queue + count);
         } else {
             constexpr int readout_var = readout_variable_index<Model, typename Pop::readout_type>;
-            float* history = b.history.data() + (lane * std::size_t(options_.example_timesteps) + std::size_t(step)) * Pop::size;
-            [[maybe_unused]] const float rate_decay = float(std::exp(-double(options_.dt) / regularisation_.tau_reg));
-            [[maybe_unused]] const float target = regularisation_.f_target * options_.dt / 1000.0f;  // spikes per step
+            float* history = b.history.data() + (lane * std::size_t(this->options_.example_timesteps) + std::size_t(step)) * Pop::size;
+            [[maybe_unused]] const float rate_decay = float(std::exp(-double(this->options_.dt) / regularisation_.tau_reg));
+            [[maybe_unused]] const float target = regularisation_.f_target * this->options_.dt / 1000.0f;  // spikes per step
             for (std::size_t i = 0; i < Pop::size; ++i) {
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
@@ -341,7 +239,7 @@ private:
                     float& rate = b.running_rate[index];
                     if (rate < 0.0f) rate = target;
                     rate = rate_decay * rate + (1.0f - rate_decay) * (fired ? 1.0f : 0.0f);
-                    b.rate_drive[(lane * std::size_t(options_.example_timesteps) + std::size_t(step)) * Pop::size + i] =
+                    b.rate_drive[(lane * std::size_t(this->options_.example_timesteps) + std::size_t(step)) * Pop::size + i] =
                         regularisation_.c_reg * (rate - target);
                 } else {
                     history[i] = state[Model::V];
@@ -354,7 +252,7 @@ private:
     template <std::size_t P>
     float synaptic_input(std::size_t lane, std::size_t neuron) {
         float isyn = 0.0f;
-        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
+        for_each_buffer(this->connections_, [&]<std::size_t C>(auto& b) {
             if constexpr (Net::connection_post[C] == int(P)) {
                 constexpr std::size_t post = Net::template connection_type<C>::post_type::size;
                 float& in_syn = b.in_syn[lane * post + neuron];
@@ -370,8 +268,8 @@ private:
         using Conn = typename Net::template connection_type<C>;
         constexpr std::size_t pre_index = std::size_t(Net::connection_pre[C]);
         constexpr std::size_t num_post = Conn::post_type::size;
-        const auto& pre = std::get<pre_index>(populations_);
-        auto& b = std::get<C>(connections_);
+        const auto& pre = std::get<pre_index>(this->populations_);
+        auto& b = std::get<C>(this->connections_);
         float* in_syn = b.in_syn.data() + lane * num_post;
         const auto& spikes = pre.spikes[lane];
         std::uint64_t events = 0;
@@ -384,33 +282,12 @@ private:
         b.events[lane] += events;
     }
 
-    void prepare_recording() {
-        for (std::size_t p = 0; p < num_populations; ++p) {
-            if (!spike_recording_[p]) continue;
-            recorded_spikes_[p].steps.assign(active_lanes_, {});
-            recorded_spikes_[p].ids.assign(active_lanes_, {});
-        }
-    }
-    void record_lane(std::size_t lane) {
-        for_each_buffer(populations_, [&]<std::size_t P>(auto& b) {
-            if (!spike_recording_[P]) return;
-            auto& steps = recorded_spikes_[P].steps[lane];
-            auto& ids = recorded_spikes_[P].ids[lane];
-            const auto& start = b.step_start[lane];
-            for (std::size_t step = 0; step + 1 < start.size(); ++step)
-                for (std::uint32_t s = start[step]; s < start[step + 1]; ++s) {
-                    steps.push_back(std::int32_t(step));
-                    ids.push_back(b.spikes[lane][s]);
-                }
-        });
-    }
-
     // ---- learning -----------------------------------------------------------
 
     // E_k(t) = dL/dV_k(t) for one example; returns its loss (mean over steps).
     double output_errors(const Loss& loss, std::size_t lane, std::size_t label, std::size_t batch) {
-        const std::size_t steps = std::size_t(options_.example_timesteps);
-        const auto& out = std::get<output_index>(populations_);
+        const std::size_t steps = std::size_t(this->options_.example_timesteps);
+        const auto& out = std::get<output_index>(this->populations_);
         const float* v = out.history.data() + lane * steps * num_outputs;
         float* error = errors_.data() + lane * steps * num_outputs;
         const double scale = 1.0 / (double(steps) * double(batch));
@@ -437,8 +314,8 @@ private:
     }
 
     void backward_lane(std::size_t lane, std::size_t group) {
-        const std::size_t steps = std::size_t(options_.example_timesteps);
-        const auto& out = std::get<output_index>(populations_);
+        const std::size_t steps = std::size_t(this->options_.example_timesteps);
+        const auto& out = std::get<output_index>(this->populations_);
         const float kappa = out.dynamics.alpha;
         const float out_scale = out.dynamics.input_scale;
         const float* error = errors_.data() + lane * steps * num_outputs;
@@ -449,18 +326,18 @@ private:
             for (std::size_t k = 0; k < num_outputs; ++k)
                 error_tilde[s * num_outputs + k] = out_scale * error[(s + 1) * num_outputs + k] +
                                                    kappa * error_tilde[(s + 1) * num_outputs + k];
-        for_each_buffer(populations_, [&]<std::size_t P>(auto&) {
+        for_each_buffer(this->populations_, [&]<std::size_t P>(auto&) {
             using Model = typename Net::template population_type<P>::neuron_type;
             if constexpr (is_spiking_model<Model> && !is_input_model<Model>) hidden_factor<P>(lane, error, kappa);
         });
-        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
+        for_each_buffer(this->connections_, [&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
             constexpr std::size_t pre_index = std::size_t(Net::connection_pre[C]);
             constexpr std::size_t post_index = std::size_t(Net::connection_post[C]);
             constexpr std::size_t num_post = Conn::post_type::size;
-            const auto& pre = std::get<pre_index>(populations_);
+            const auto& pre = std::get<pre_index>(this->populations_);
             const float* factor = post_index == output_index ? error_tilde.data()
-                                                             : std::get<post_index>(populations_).filtered.data() +
+                                                             : std::get<post_index>(this->populations_).filtered.data() +
                                                                    lane * steps * num_post;
             float* gradient = b.gradient[group].data();
             const auto& spikes = pre.spikes[lane];
@@ -482,15 +359,15 @@ private:
         using Pop = typename Net::template population_type<P>;
         using Model = typename Pop::neuron_type;
         constexpr std::size_t n = Pop::size;
-        const std::size_t steps = std::size_t(options_.example_timesteps);
-        auto& b = std::get<P>(populations_);
+        const std::size_t steps = std::size_t(this->options_.example_timesteps);
+        auto& b = std::get<P>(this->populations_);
         const float* psi = b.history.data() + lane * steps * n;
         const float* rate = b.rate_drive.data() + lane * steps * n;
         float* filtered = b.filtered.data() + lane * steps * n;
         // Learning signal L_j(t) = sum_k B_jk E_k(t), B = the output weights (symmetric e-prop).
         std::vector<float> signal(steps * n, 0.0f);
-        const float out_scale = std::get<output_index>(populations_).dynamics.input_scale;
-        for_each_buffer(connections_, [&]<std::size_t C>(auto& c) {
+        const float out_scale = std::get<output_index>(this->populations_).dynamics.input_scale;
+        for_each_buffer(this->connections_, [&]<std::size_t C>(auto& c) {
             if constexpr (Net::connection_pre[C] == int(P) && Net::connection_post[C] == int(output_index)) {
                 using Conn = typename Net::template connection_type<C>;
                 for (std::uint32_t j = 0; j < n; ++j)
@@ -523,18 +400,8 @@ private:
         }
     }
 
-    Net net_;
-    SimulationOptions options_;
-    ThreadPool pool_;
-    std::size_t active_lanes_ = 0;
-    bool ran_ = false;
     RateRegularisation regularisation_{};
-    typename PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
-    typename ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
     std::vector<float> errors_;  // [lane][step][output]
-    std::array<bool, num_populations> spike_recording_{};
-    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
-    mutable std::vector<std::uint64_t> totals_scratch_;
 };
 
 }  // namespace spikegraph::cpu_backend

@@ -20,6 +20,7 @@
 #include <spikegraph/cpu/simulator.hpp>
 #include <spikegraph/cpu/synapse_rows.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
+#include <spikegraph/cpu/training_simulator.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/leaky_integrate.hpp>
 #include <spikegraph/model/leaky_integrate_fire.hpp>
@@ -29,6 +30,50 @@
 #include <spikegraph/train/loss.hpp>
 
 namespace spikegraph::cpu_backend {
+
+// What EventProp keeps of one spike: 16 bytes.
+struct EventPropSpikeRecord {
+    std::uint32_t id;
+    float offset;     // time of the spike inside its step, (0, dt]
+    float d_v_start;  // d offset / d V at the start of the step
+    float d_v_end;    // d offset / d V when it crossed
+};
+
+template <class Pop, std::size_t Index>
+struct EventPropPopulationBuffers {
+    using Model = typename Pop::neuron_type;
+    static constexpr bool is_input = is_input_model<Model>;
+    std::vector<std::vector<EventPropSpikeRecord>> records;           // per lane, in step order
+    std::vector<std::vector<std::uint32_t>> step_start;      // per lane: step n's records start at [n]
+    std::vector<std::uint32_t> spike_counts;                 // [lane][neuron]
+    // input populations
+    std::conditional_t<is_input, InputSource<Pop, Index>, std::monostate> input;
+    std::vector<std::uint32_t> queue;
+    // neuron populations
+    typename Model::Dynamics dynamics{};
+    typename Pop::readout_type::Dynamics readout_dynamics{};
+    NeuronState<Model> initial{};
+    std::array<std::vector<float>, Model::Variables::size> variables;
+    std::vector<float> readout;
+    std::vector<std::int32_t> readout_step;  // MaxVar: step of the maximum; FirstSpikeTime: record of the first spike
+    std::vector<float> lambda_v;             // adjoint of V at the start of the current backward step
+    std::vector<float> v_bar;                // scratch: adjoint of V after integration
+    std::vector<float> u_bar;                // scratch: adjoint of each spike offset of the step
+    std::vector<float> regularisation_drive; // per neuron: dL/dV added at each of its spikes
+
+    std::uint32_t spike_id(std::size_t lane, std::size_t r) const { return records[lane][r].id; }
+};
+
+template <class Conn>
+struct EventPropConnectionBuffers {
+    typename Exponential::Dynamics synapse{};
+    ExponentialArrival arrival{};
+    detail::ConnectionStorage storage;
+    std::vector<float> in_syn;                 // [lane][post]
+    std::vector<float> lambda_j;               // adjoint of in_syn, [lane][post]
+    std::vector<std::vector<float>> gradient;  // per group of lanes
+    std::vector<std::uint64_t> events;         // [lane]
+};
 
 // The CPU EventProp simulator (Wunderlich & Pehle 2021, "Event-based
 // backpropagation can compute exact gradients for spiking neural networks",
@@ -45,30 +90,24 @@ namespace spikegraph::cpu_backend {
 // It implements the backend contract of docs/architecture.md (so evaluate,
 // predict, weights and checkpoints work on it) plus backward() and gradients.
 template <class Net>
-class EventPropSimulator {
+class EventPropSimulator : public TrainingSimulatorBase<Net, EventPropPopulationBuffers, EventPropConnectionBuffers> {
+    using Base = TrainingSimulatorBase<Net, EventPropPopulationBuffers, EventPropConnectionBuffers>;
+
 public:
-    static constexpr std::size_t num_populations = Net::num_populations;
-    static constexpr std::size_t num_connections = Net::num_connections;
+    using Base::num_connections, Base::num_populations;
 
-    struct SpikeRecord {
-        std::uint32_t id;
-        float offset;     // time of the spike inside its step, (0, dt]
-        float d_v_start;  // d offset / d V at the start of the step
-        float d_v_end;    // d offset / d V when it crossed
-    };
+    using SpikeRecord = EventPropSpikeRecord;
 
-    EventPropSimulator(const Net& net, const SimulationOptions& options)
-        : net_(net), options_(options), pool_(options.num_threads) {
-        options_.validate();
-        const std::size_t lanes = options_.batch_size;
-        const float dt = options_.dt;
+    EventPropSimulator(const Net& net, const SimulationOptions& options) : Base(net, options) {
+        const std::size_t lanes = this->options_.batch_size;
+        const float dt = this->options_.dt;
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
             using Model = typename Pop::neuron_type;
-            const auto& pop = net_.template population<P>();
+            const auto& pop = this->net_.template population<P>();
             pop.neuron.validate(name_view<Pop::name>);
             b.records.assign(lanes, {});
-            b.step_start.assign(lanes, std::vector<std::uint32_t>(std::size_t(options_.example_timesteps) + 1, 0));
+            b.step_start.assign(lanes, std::vector<std::uint32_t>(std::size_t(this->options_.example_timesteps) + 1, 0));
             b.spike_counts.assign(lanes * Pop::size, 0);
             if constexpr (is_input_model<Model>) {
                 b.input.allocate(pop.neuron, dt, lanes);
@@ -81,7 +120,7 @@ public:
                                               pop.neuron.tau_refrac);
                 }
                 b.dynamics = pop.neuron.dynamics(dt);
-                b.readout_dynamics = pop.readout.dynamics(dt, options_.example_timesteps);
+                b.readout_dynamics = pop.readout.dynamics(dt, this->options_.example_timesteps);
                 b.initial = pop.neuron.initial_state();
                 for (auto& v : b.variables) v.assign(lanes * Pop::size, 0.0f);
                 b.readout.assign(lanes * Pop::size, 0.0f);
@@ -94,10 +133,10 @@ public:
         for_each_connection([&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
             using Post = typename Conn::post_type;
-            const auto& c = net_.template connection<C>();
+            const auto& c = this->net_.template connection<C>();
             c.synapse.validate(name_view<Conn::name>);
             b.synapse = c.synapse.dynamics(dt);
-            const auto& post = net_.template population<std::size_t(Net::connection_post[C])>().neuron;
+            const auto& post = this->net_.template population<std::size_t(Net::connection_post[C])>().neuron;
             const auto post_dynamics = post.dynamics(dt);
             b.arrival = ExponentialArrival{dt,
                                            c.synapse.tau,
@@ -105,46 +144,30 @@ public:
                                            post_dynamics.input_scale * b.synapse.scale,
                                            post_dynamics.alpha,
                                            b.synapse.decay};
-            b.storage = detail::build_connection(c.connectivity, Conn::pre_type::size, Post::size, options_.seed, C,
+            b.storage = detail::build_connection(c.connectivity, Conn::pre_type::size, Post::size, this->options_.seed, C,
                                                  Conn::name.str());
             b.in_syn.assign(lanes * Post::size, 0.0f);
             b.lambda_j.assign(lanes * Post::size, 0.0f);
             b.events.assign(lanes, 0);
         });
-        spike_recording_.fill(false);
     }
-
-    const SimulationOptions& options() const { return options_; }
-    const Net& network() const { return net_; }
-    std::size_t active_lanes() const { return active_lanes_; }
 
     void set_regularisation(const SpikeRegularisation& r) { regularisation_ = r; }
-
-    template <std::size_t P>
-    void set_input(const InputBatch& batch) {
-        using Pop = typename Net::template population_type<P>;
-        static_assert(is_input_model<typename Pop::neuron_type>, "spikegraph: set_input needs an input population");
-        if (batch.lanes() > options_.batch_size)
-            detail::throw_invalid("population '", name_view<Pop::name>, "': batch of ", batch.lanes(),
-                                  " examples exceeds batch_size ", options_.batch_size);
-        active_lanes_ = batch.lanes();
-        for (std::size_t lane = 0; lane < batch.lanes(); ++lane) std::get<P>(populations_).input.set_lane(lane, batch);
-    }
 
     // Forward pass of the active lanes, keeping what backward() needs.
     void run() {
         FlushDenormalsGuard flush;
-        prepare_recording();
-        pool_.parallel_for(active_lanes_, [&](std::size_t lane) { forward_lane(lane); });
-        ran_ = true;
+        this->prepare_recording();
+        this->pool_.parallel_for(this->active_lanes_, [&](std::size_t lane) { forward_lane(lane); });
+        this->ran_ = true;
     }
 
     template <std::size_t P>
     void readout(std::span<float> out) const {
         using Pop = typename Net::template population_type<P>;
         static_assert(Pop::has_readout, "spikegraph: this population has no readout");
-        const auto& b = std::get<P>(populations_);
-        for (std::size_t i = 0; i < active_lanes_ * Pop::size; ++i) {
+        const auto& b = std::get<P>(this->populations_);
+        for (std::size_t i = 0; i < this->active_lanes_ * Pop::size; ++i) {
             if constexpr (std::is_same_v<typename Pop::readout_type, FirstSpikeTime>) out[i] = b.readout[i];
             else out[i] = b.readout_dynamics.result(b.readout[i]);
         }
@@ -157,199 +180,60 @@ public:
     void backward(std::span<const float> readout_gradient) {
         using Pop = typename Net::template population_type<P>;
         static_assert(Pop::has_readout, "spikegraph: backward needs the output population's readout");
-        if (!ran_) detail::throw_invalid("EventProp backward() called before a forward run()");
-        if (readout_gradient.size() != active_lanes_ * Pop::size)
+        if (!this->ran_) detail::throw_invalid("EventProp backward() called before a forward run()");
+        if (readout_gradient.size() != this->active_lanes_ * Pop::size)
             detail::throw_invalid("population '", name_view<Pop::name>, "': readout gradient has ", readout_gradient.size(),
-                                  " values, expected ", active_lanes_ * Pop::size);
+                                  " values, expected ", this->active_lanes_ * Pop::size);
         FlushDenormalsGuard flush;
-        // Lanes are summed in a fixed number of groups (lane l into group l % groups) and the
-        // groups in a fixed order, so the result does not depend on the number of threads.
-        const std::size_t groups = gradient_groups();
-        ensure_gradient_groups(groups);
         for_each_population([&]<std::size_t Q>(auto& b) {
             using Pop = typename Net::template population_type<Q>;
-            if constexpr (!PopulationBuffers<Pop, Q>::is_input) {
+            if constexpr (!EventPropPopulationBuffers<Pop, Q>::is_input) {
                 b.regularisation_drive.assign(Pop::size, 0.0f);
                 if (!regularisation_.active() || Q == P) return;
-                for (std::size_t lane = 0; lane < active_lanes_; ++lane)
+                for (std::size_t lane = 0; lane < this->active_lanes_; ++lane)
                     for (std::size_t i = 0; i < Pop::size; ++i)
                         b.regularisation_drive[i] += float(b.spike_counts[lane * Pop::size + i]);
-                for (auto& d : b.regularisation_drive) d = regularisation_.drive(d / float(active_lanes_), active_lanes_);
+                for (auto& d : b.regularisation_drive) d = regularisation_.drive(d / float(this->active_lanes_), this->active_lanes_);
             }
         });
-        pool_.parallel_for(groups, [&](std::size_t group) {
-            for (std::size_t lane = group; lane < active_lanes_; lane += groups)
-                backward_lane<P>(lane, group, readout_gradient.subspan(lane * Pop::size, Pop::size));
-        });
-        // Sum the groups into group 0, in parallel over blocks of weights.
-        for_each_connection([&]<std::size_t C>(auto& b) {
-            const std::size_t n = b.storage.weights.size();
-            constexpr std::size_t block = 4096;
-            pool_.parallel_for((n + block - 1) / block, [&](std::size_t k) {
-                const std::size_t end = std::min(n, (k + 1) * block);
-                for (std::size_t g = 1; g < groups; ++g) {
-                    float* target = b.gradient[0].data();
-                    const float* source = b.gradient[g].data();
-                    for (std::size_t i = k * block; i < end; ++i) target[i] += source[i];
-                    std::fill(b.gradient[g].begin() + std::ptrdiff_t(k * block), b.gradient[g].begin() + std::ptrdiff_t(end),
-                              0.0f);
-                }
-            });
+        this->accumulate_gradients([&](std::size_t lane, std::size_t group) {
+            backward_lane<P>(lane, group, readout_gradient.subspan(lane * Pop::size, Pop::size));
         });
     }
 
-    // dL/dw of connection C accumulated since zero_gradients(), in the layout of its weights.
-    template <std::size_t C>
-    std::span<const float> gradient() const {
-        const auto& b = std::get<C>(connections_);
-        if (b.gradient.empty()) return {};
-        return b.gradient[0];
-    }
-    template <std::size_t C>
-    std::span<float> mutable_gradient() {
-        auto& b = std::get<C>(connections_);
-        ensure_gradient_groups(1);
-        return b.gradient[0];
-    }
-    void zero_gradients() {
-        for_each_connection([&]<std::size_t C>(auto& b) {
-            for (auto& g : b.gradient) std::fill(g.begin(), g.end(), 0.0f);
-        });
-    }
-
-    template <std::size_t C>
-    const detail::ConnectionStorage& connection_storage() const {
-        return std::get<C>(connections_).storage;
-    }
-    template <std::size_t C>
-    std::span<float> mutable_weights() {
-        return std::get<C>(connections_).storage.weights;
-    }
-    template <std::size_t C>
-    void set_weights(std::span<const float> weights) {
-        using Conn = typename Net::template connection_type<C>;
-        auto& storage = std::get<C>(connections_).storage;
-        if (weights.size() != storage.weights.size())
-            detail::throw_invalid("connection '", name_view<Conn::name>, "': got ", weights.size(), " weights, expected ",
-                                  storage.weights.size());
-        std::copy(weights.begin(), weights.end(), storage.weights.begin());
-    }
-    template <std::size_t C>
-    void set_connection_storage(detail::ConnectionStorage storage) {
-        using Conn = typename Net::template connection_type<C>;
-        detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
-                                         Conn::post_type::size, "connection '" + Conn::name.str() + "'");
-        auto& b = std::get<C>(connections_);
-        const bool resized = storage.weights.size() != b.storage.weights.size();
-        b.storage = std::move(storage);
-        if (resized)
-            for (auto& g : b.gradient) g.assign(b.storage.weights.size(), 0.0f);
-    }
-
-    // Recording: spikes (with their step) per population; variable recording
-    // is not offered by this simulator.
-    void stop_recording() { spike_recording_.fill(false); }
-    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
-    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
-    void record_variable(std::size_t, std::size_t, bool enabled) {
-        if (enabled)
-            detail::throw_invalid("variable recording is not available on the EventProp simulator; "
-                                  "record with an InferenceCompiler model that has the same weights");
-    }
-    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
-        detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
-    }
-
-    // Spikes of population P in the last run, per lane, and per neuron summed over lanes.
-    template <std::size_t P>
-    std::span<const std::uint64_t> spike_totals() const {
-        const auto& b = std::get<P>(populations_);
-        totals_scratch_.assign(active_lanes_, 0);
-        for (std::size_t lane = 0; lane < active_lanes_; ++lane) totals_scratch_[lane] = b.records[lane].size();
-        return totals_scratch_;
-    }
     template <std::size_t P>
     std::span<const std::uint32_t> neuron_spike_counts() const {
         using Pop = typename Net::template population_type<P>;
-        return std::span<const std::uint32_t>(std::get<P>(populations_).spike_counts).first(active_lanes_ * Pop::size);
-    }
-    std::uint64_t synaptic_events() const {
-        std::uint64_t total = 0;
-        for_each_connection_const([&]<std::size_t C>(const auto& b) {
-            for (std::size_t lane = 0; lane < active_lanes_; ++lane) total += b.events[lane];
-        });
-        return total;
+        return std::span<const std::uint32_t>(std::get<P>(this->populations_).spike_counts).first(this->active_lanes_ * Pop::size);
     }
     // Spike records kept by the last run (all lanes), a measure of the memory EventProp needs.
     std::size_t stored_spikes() const {
         std::size_t total = 0;
         for_each_population_const([&]<std::size_t P>(const auto& b) {
-            for (std::size_t lane = 0; lane < active_lanes_; ++lane) total += b.records[lane].size();
+            for (std::size_t lane = 0; lane < this->active_lanes_; ++lane) total += b.records[lane].size();
         });
         return total;
     }
 
 private:
-    template <class Pop, std::size_t Index>
-    struct PopulationBuffers {
-        using Model = typename Pop::neuron_type;
-        static constexpr bool is_input = is_input_model<Model>;
-        std::vector<std::vector<SpikeRecord>> records;           // per lane, in step order
-        std::vector<std::vector<std::uint32_t>> step_start;      // per lane: step n's records start at [n]
-        std::vector<std::uint32_t> spike_counts;                 // [lane][neuron]
-        // input populations
-        std::conditional_t<is_input, InputSource<Pop, Index>, std::monostate> input;
-        std::vector<std::uint32_t> queue;
-        // neuron populations
-        typename Model::Dynamics dynamics{};
-        typename Pop::readout_type::Dynamics readout_dynamics{};
-        NeuronState<Model> initial{};
-        std::array<std::vector<float>, Model::Variables::size> variables;
-        std::vector<float> readout;
-        std::vector<std::int32_t> readout_step;  // MaxVar: step of the maximum; FirstSpikeTime: record of the first spike
-        std::vector<float> lambda_v;             // adjoint of V at the start of the current backward step
-        std::vector<float> v_bar;                // scratch: adjoint of V after integration
-        std::vector<float> u_bar;                // scratch: adjoint of each spike offset of the step
-        std::vector<float> regularisation_drive; // per neuron: dL/dV added at each of its spikes
-    };
-
-    template <class Conn>
-    struct ConnectionBuffers {
-        typename Exponential::Dynamics synapse{};
-        ExponentialArrival arrival{};
-        detail::ConnectionStorage storage;
-        std::vector<float> in_syn;                 // [lane][post]
-        std::vector<float> lambda_j;               // adjoint of in_syn, [lane][post]
-        std::vector<std::vector<float>> gradient;  // per group of lanes
-        std::vector<std::uint64_t> events;         // [lane]
-    };
-
     template <class F>
-    void for_each_population(F&& f) { for_each_buffer(populations_, f); }
+    void for_each_population(F&& f) { for_each_buffer(this->populations_, f); }
     template <class F>
-    void for_each_population_const(F&& f) const { for_each_buffer(populations_, f); }
+    void for_each_population_const(F&& f) const { for_each_buffer(this->populations_, f); }
     template <class F>
-    void for_each_connection(F&& f) { for_each_buffer(connections_, f); }
+    void for_each_connection(F&& f) { for_each_buffer(this->connections_, f); }
     template <class F>
-    void for_each_connection_const(F&& f) const { for_each_buffer(connections_, f); }
-
-    std::size_t gradient_groups() const { return std::min<std::size_t>(8, options_.batch_size); }
-
-    void ensure_gradient_groups(std::size_t groups) {
-        for_each_connection([&]<std::size_t C>(auto& b) {
-            while (b.gradient.size() < groups) b.gradient.emplace_back(b.storage.weights.size(), 0.0f);
-        });
-    }
+    void for_each_connection_const(F&& f) const { for_each_buffer(this->connections_, f); }
 
     // ---- forward ------------------------------------------------------------
 
     void forward_lane(std::size_t lane) {
-        const int steps = options_.example_timesteps;
+        const int steps = this->options_.example_timesteps;
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
             b.records[lane].clear();
             std::fill_n(b.spike_counts.begin() + std::ptrdiff_t(lane * Pop::size), Pop::size, 0u);
-            if constexpr (PopulationBuffers<Pop, P>::is_input) {
+            if constexpr (EventPropPopulationBuffers<Pop, P>::is_input) {
                 b.input.reset_lane(lane);
             } else {
                 const std::size_t first = lane * Pop::size;
@@ -371,7 +255,7 @@ private:
         for_each_population([&]<std::size_t P>(auto& b) {
             b.step_start[lane][std::size_t(steps)] = std::uint32_t(b.records[lane].size());
         });
-        record_lane(lane);
+        this->record_lane(lane);
     }
 
     template <std::size_t P>
@@ -379,21 +263,21 @@ private:
         using Pop = typename Net::template population_type<P>;
         using Model = typename Pop::neuron_type;
         using ReadoutType = typename Pop::readout_type;
-        auto& b = std::get<P>(populations_);
+        auto& b = std::get<P>(this->populations_);
         auto& records = b.records[lane];
         b.step_start[lane][std::size_t(step)] = std::uint32_t(records.size());
         std::uint32_t* counts = b.spike_counts.data() + lane * Pop::size;
         if constexpr (is_input_model<Model>) {
             std::uint32_t* queue = b.queue.data() + lane * Pop::size;
             std::uint32_t count = 0;
-            b.input.emit(lane, step, options_.seed, 0, Pop::size, queue, count);
+            b.input.emit(lane, step, this->options_.seed, 0, Pop::size, queue, count);
             for (std::uint32_t s = 0; s < count; ++s) {
-                records.push_back({queue[s], options_.dt, 0.0f, 0.0f});
+                records.push_back({queue[s], this->options_.dt, 0.0f, 0.0f});
                 ++counts[queue[s]];
             }
         } else {
             constexpr int readout_var = readout_variable_index<Model, ReadoutType>;
-            const float dt = options_.dt;
+            const float dt = this->options_.dt;
             for (std::size_t i = 0; i < Pop::size; ++i) {
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
@@ -444,7 +328,7 @@ private:
     template <std::size_t C, class F>
     void for_each_synapse(std::uint32_t id, F&& f) const {
         using Conn = typename Net::template connection_type<C>;
-        cpu_backend::for_each_synapse<Conn::connectivity_type::kind>(std::get<C>(connections_).storage,
+        cpu_backend::for_each_synapse<Conn::connectivity_type::kind>(std::get<C>(this->connections_).storage,
                                                                      Conn::post_type::size, id, f);
     }
 
@@ -455,9 +339,9 @@ private:
         constexpr std::size_t post_index = std::size_t(Net::connection_post[C]);
         constexpr std::size_t num_post = Conn::post_type::size;
         using PreModel = typename Conn::pre_type::neuron_type;
-        const auto& pre = std::get<pre_index>(populations_);
-        auto& post = std::get<post_index>(populations_);
-        auto& b = std::get<C>(connections_);
+        const auto& pre = std::get<pre_index>(this->populations_);
+        auto& post = std::get<post_index>(this->populations_);
+        auto& b = std::get<C>(this->connections_);
         float* in_syn = b.in_syn.data() + lane * num_post;
         float* v = post.variables[0].data() + lane * num_post;
         const auto& records = pre.records[lane];
@@ -480,48 +364,23 @@ private:
         b.events[lane] += events;
     }
 
-    void record_lane(std::size_t lane) {
-        for_each_population([&]<std::size_t P>(auto& b) {
-            if (!spike_recording_[P]) return;
-            auto& steps = recorded_spikes_[P].steps[lane];
-            auto& ids = recorded_spikes_[P].ids[lane];
-            steps.clear();
-            ids.clear();
-            const auto& start = b.step_start[lane];
-            for (std::size_t step = 0; step + 1 < start.size(); ++step)
-                for (std::uint32_t r = start[step]; r < start[step + 1]; ++r) {
-                    steps.push_back(std::int32_t(step));
-                    ids.push_back(b.records[lane][r].id);
-                }
-        });
-    }
-
-    // Sizes the recording buffers (callbacks switch recording on before run()).
-    void prepare_recording() {
-        for (std::size_t p = 0; p < num_populations; ++p) {
-            if (!spike_recording_[p]) continue;
-            recorded_spikes_[p].steps.assign(active_lanes_, {});
-            recorded_spikes_[p].ids.assign(active_lanes_, {});
-        }
-    }
-
     // ---- backward -----------------------------------------------------------
 
     template <std::size_t Output>
     void backward_lane(std::size_t lane, std::size_t group, std::span<const float> output_gradient) {
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
-            if constexpr (!PopulationBuffers<Pop, P>::is_input)
+            if constexpr (!EventPropPopulationBuffers<Pop, P>::is_input)
                 std::fill_n(b.lambda_v.begin() + std::ptrdiff_t(lane * Pop::size), Pop::size, 0.0f);
         });
         for_each_connection([&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
             std::fill_n(b.lambda_j.begin() + std::ptrdiff_t(lane * Conn::post_type::size), Conn::post_type::size, 0.0f);
         });
-        for (int step = options_.example_timesteps - 1; step >= 0; --step) {
+        for (int step = this->options_.example_timesteps - 1; step >= 0; --step) {
             for_each_population([&]<std::size_t P>(auto& b) {
                 using Pop = typename Net::template population_type<P>;
-                if constexpr (!PopulationBuffers<Pop, P>::is_input) {
+                if constexpr (!EventPropPopulationBuffers<Pop, P>::is_input) {
                     const auto& start = b.step_start[lane];
                     std::fill_n(b.u_bar.begin() + std::ptrdiff_t(lane * Pop::size), start[step + 1] - start[step], 0.0f);
                 }
@@ -543,9 +402,9 @@ private:
         constexpr std::size_t post_index = std::size_t(Net::connection_post[C]);
         constexpr std::size_t num_post = Conn::post_type::size;
         using PreModel = typename Conn::pre_type::neuron_type;
-        auto& pre = std::get<pre_index>(populations_);
-        const auto& post = std::get<post_index>(populations_);
-        auto& b = std::get<C>(connections_);
+        auto& pre = std::get<pre_index>(this->populations_);
+        const auto& post = std::get<post_index>(this->populations_);
+        auto& b = std::get<C>(this->connections_);
         const float* lambda_j = b.lambda_j.data() + lane * num_post;
         const float* lambda_v = post.lambda_v.data() + lane * num_post;
         float* gradient = b.gradient[group].data();
@@ -571,7 +430,7 @@ private:
     // d(readout)/d(V after integration in this step) for the variable readouts.
     template <class ReadoutType, class Buffers>
     float readout_weight(const Buffers& b, std::size_t index, int step) const {
-        const int steps = options_.example_timesteps;
+        const int steps = this->options_.example_timesteps;
         if constexpr (std::is_same_v<ReadoutType, SumVar<ReadoutType::variable>>) return 1.0f;
         else if constexpr (std::is_same_v<ReadoutType, AvgVar<ReadoutType::variable>>) return 1.0f / float(steps);
         else if constexpr (std::is_same_v<ReadoutType, AvgVarExpWeight<ReadoutType::variable>>) {
@@ -588,7 +447,7 @@ private:
         using Pop = typename Net::template population_type<P>;
         using Model = typename Pop::neuron_type;
         using ReadoutType = typename Pop::readout_type;
-        auto& b = std::get<P>(populations_);
+        auto& b = std::get<P>(this->populations_);
         const std::size_t base = lane * Pop::size;
         float* lambda_v = b.lambda_v.data() + base;
         float* v_bar = b.v_bar.data() + base;
@@ -602,7 +461,7 @@ private:
         // A first-spike-time output that never fired gets its gradient as dL/dV
         // at the last step (the loss's push towards firing, see train/loss.hpp).
         if constexpr (P == Output && std::is_same_v<ReadoutType, FirstSpikeTime>)
-            if (step == options_.example_timesteps - 1)
+            if (step == this->options_.example_timesteps - 1)
                 for (std::size_t i = 0; i < Pop::size; ++i)
                     if (b.readout_step[base + i] < 0) v_bar[i] += output_gradient[i];
         if constexpr (is_spiking_model<Model>) {
@@ -638,17 +497,7 @@ private:
         });
     }
 
-    Net net_;
-    SimulationOptions options_;
-    ThreadPool pool_;
-    std::size_t active_lanes_ = 0;
-    bool ran_ = false;
     SpikeRegularisation regularisation_{};
-    typename PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
-    typename ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
-    std::array<bool, num_populations> spike_recording_{};
-    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
-    mutable std::vector<std::uint64_t> totals_scratch_;
 };
 
 }  // namespace spikegraph::cpu_backend

@@ -1,0 +1,192 @@
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <spikegraph/compile/input_batch.hpp>
+#include <spikegraph/compile/simulation_options.hpp>
+#include <spikegraph/connection_storage.hpp>
+#include <spikegraph/connection_storage_check.hpp>
+#include <spikegraph/cpu/buffer_tuples.hpp>
+#include <spikegraph/cpu/simulator.hpp>
+#include <spikegraph/cpu/thread_pool.hpp>
+#include <spikegraph/graph/network.hpp>
+
+namespace spikegraph::cpu_backend {
+
+// What the CPU training simulators (EventProp, e-prop) share: options and
+// thread pool, inputs, weights and their gradients (one buffer per group of
+// lanes, summed in a fixed order so the thread count cannot change a result),
+// spike recording and statistics. PopulationBuffers<Pop, I> must have
+// `input` (input populations), `step_start` (per lane, T + 1 offsets) and
+// spike_id(lane, r); ConnectionBuffers<Conn> must have `storage`, `gradient`
+// and `events`.
+template <class Net, template <class, std::size_t> class PopulationBuffers, template <class> class ConnectionBuffers>
+class TrainingSimulatorBase {
+public:
+    static constexpr std::size_t num_populations = Net::num_populations;
+    static constexpr std::size_t num_connections = Net::num_connections;
+
+    TrainingSimulatorBase(const Net& net, const SimulationOptions& options)
+        : net_(net), options_(options), pool_(options.num_threads) {
+        options_.validate();
+        spike_recording_.fill(false);
+    }
+
+    const SimulationOptions& options() const { return options_; }
+    const Net& network() const { return net_; }
+    std::size_t active_lanes() const { return active_lanes_; }
+
+    template <std::size_t P>
+    void set_input(const InputBatch& batch) {
+        using Pop = typename Net::template population_type<P>;
+        static_assert(is_input_model<typename Pop::neuron_type>, "spikegraph: set_input needs an input population");
+        if (batch.lanes() > options_.batch_size)
+            detail::throw_invalid("population '", name_view<Pop::name>, "': batch of ", batch.lanes(),
+                                  " examples exceeds batch_size ", options_.batch_size);
+        active_lanes_ = batch.lanes();
+        for (std::size_t lane = 0; lane < batch.lanes(); ++lane) std::get<P>(populations_).input.set_lane(lane, batch);
+    }
+
+    // dL/dw of connection C summed since zero_gradients(), in the layout of its weights.
+    template <std::size_t C>
+    std::span<const float> gradient() const {
+        const auto& b = std::get<C>(connections_);
+        if (b.gradient.empty()) return {};
+        return b.gradient[0];
+    }
+    void zero_gradients() {
+        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
+            for (auto& g : b.gradient) std::fill(g.begin(), g.end(), 0.0f);
+        });
+    }
+
+    template <std::size_t C>
+    const detail::ConnectionStorage& connection_storage() const {
+        return std::get<C>(connections_).storage;
+    }
+    template <std::size_t C>
+    std::span<float> mutable_weights() {
+        return std::get<C>(connections_).storage.weights;
+    }
+    template <std::size_t C>
+    void set_weights(std::span<const float> weights) {
+        using Conn = typename Net::template connection_type<C>;
+        auto& storage = std::get<C>(connections_).storage;
+        if (weights.size() != storage.weights.size())
+            detail::throw_invalid("connection '", name_view<Conn::name>, "': got ", weights.size(), " weights, expected ",
+                                  storage.weights.size());
+        std::copy(weights.begin(), weights.end(), storage.weights.begin());
+    }
+    // Replaces connection C's synapses, structure included; validated first, on error nothing changes.
+    template <std::size_t C>
+    void set_connection_storage(detail::ConnectionStorage storage) {
+        using Conn = typename Net::template connection_type<C>;
+        detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
+                                         Conn::post_type::size, "connection '" + Conn::name.str() + "'");
+        auto& b = std::get<C>(connections_);
+        b.storage = std::move(storage);
+        for (auto& g : b.gradient) g.assign(b.storage.weights.size(), 0.0f);
+    }
+
+    // Spike recording (switched on before run(), read after); variable
+    // recording is not offered by the training simulators.
+    void stop_recording() { spike_recording_.fill(false); }
+    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
+    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
+    void record_variable(std::size_t, std::size_t, bool enabled) {
+        if (enabled)
+            detail::throw_invalid("variable recording is not available on a training simulator; "
+                                  "record with an InferenceCompiler model that has the same weights");
+    }
+    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
+        detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
+    }
+
+    // Spikes of population P in the last run, per lane.
+    template <std::size_t P>
+    std::span<const std::uint64_t> spike_totals() const {
+        const auto& b = std::get<P>(populations_);
+        totals_scratch_.assign(active_lanes_, 0);
+        for (std::size_t lane = 0; lane < active_lanes_; ++lane) totals_scratch_[lane] = b.step_start[lane].back();
+        return totals_scratch_;
+    }
+    // Forward synaptic events (spike x synapse additions) in the last run.
+    std::uint64_t synaptic_events() const {
+        std::uint64_t total = 0;
+        for_each_buffer(connections_, [&]<std::size_t C>(const auto& b) {
+            for (std::size_t lane = 0; lane < active_lanes_; ++lane) total += b.events[lane];
+        });
+        return total;
+    }
+
+protected:
+    // Lane l adds its gradient to group l % gradient_groups().
+    std::size_t gradient_groups() const { return std::min<std::size_t>(8, options_.batch_size); }
+    void ensure_gradient_groups() {
+        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
+            while (b.gradient.size() < gradient_groups()) b.gradient.emplace_back(b.storage.weights.size(), 0.0f);
+        });
+    }
+    // Runs lane_gradient(lane, group) for every active lane, groups in
+    // parallel, then sums the groups into group 0 in a fixed order.
+    template <class LaneGradient>
+    void accumulate_gradients(LaneGradient&& lane_gradient) {
+        const std::size_t groups = gradient_groups();
+        ensure_gradient_groups();
+        pool_.parallel_for(groups, [&](std::size_t group) {
+            for (std::size_t lane = group; lane < active_lanes_; lane += groups) lane_gradient(lane, group);
+        });
+        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
+            const std::size_t n = b.storage.weights.size();
+            constexpr std::size_t block = 4096;
+            pool_.parallel_for((n + block - 1) / block, [&](std::size_t k) {
+                const std::size_t end = std::min(n, (k + 1) * block);
+                for (std::size_t g = 1; g < groups; ++g)
+                    for (std::size_t i = k * block; i < end; ++i) {
+                        b.gradient[0][i] += b.gradient[g][i];
+                        b.gradient[g][i] = 0.0f;
+                    }
+            });
+        });
+    }
+
+    void prepare_recording() {
+        for (std::size_t p = 0; p < num_populations; ++p) {
+            if (!spike_recording_[p]) continue;
+            recorded_spikes_[p].steps.assign(active_lanes_, {});
+            recorded_spikes_[p].ids.assign(active_lanes_, {});
+        }
+    }
+    void record_lane(std::size_t lane) {
+        for_each_buffer(populations_, [&]<std::size_t P>(auto& b) {
+            if (!spike_recording_[P]) return;
+            auto& steps = recorded_spikes_[P].steps[lane];
+            auto& ids = recorded_spikes_[P].ids[lane];
+            const auto& start = b.step_start[lane];
+            for (std::size_t step = 0; step + 1 < start.size(); ++step)
+                for (std::uint32_t r = start[step]; r < start[step + 1]; ++r) {
+                    steps.push_back(std::int32_t(step));
+                    ids.push_back(b.spike_id(lane, r));
+                }
+        });
+    }
+
+    Net net_;
+    SimulationOptions options_;
+    ThreadPool pool_;
+    std::size_t active_lanes_ = 0;
+    bool ran_ = false;
+    typename PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
+    typename ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
+    std::array<bool, num_populations> spike_recording_{};
+    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
+    mutable std::vector<std::uint64_t> totals_scratch_;
+};
+
+}  // namespace spikegraph::cpu_backend
