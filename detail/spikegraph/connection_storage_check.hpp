@@ -1,6 +1,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
+#include <span>
 #include <string_view>
 
 #include <spikegraph/connection_storage.hpp>
@@ -51,6 +53,13 @@ inline void check_connection_storage(const ConnectionStorage& storage, Connectiv
                               ", expected strictly increasing columns");
         }
     }
+}
+
+// Copies new weights into a connection's storage, same count and layout; `connection` names it in errors.
+inline void replace_weights(ConnectionStorage& storage, std::span<const float> weights, std::string_view connection) {
+    if (weights.size() != storage.weights.size())
+        throw_invalid("connection '", connection, "': got ", weights.size(), " weights, expected ", storage.weights.size());
+    std::copy(weights.begin(), weights.end(), storage.weights.begin());
 }
 
 }  // namespace spikegraph::detail

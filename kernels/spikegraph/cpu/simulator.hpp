@@ -152,11 +152,7 @@ public:
     template <std::size_t C>
     void set_weights(std::span<const float> weights) {
         using Conn = typename Net::template connection_type<C>;
-        auto& storage = std::get<C>(connections_).storage;
-        if (weights.size() != storage.weights.size())
-            detail::throw_invalid("connection '", name_view<Conn::name>, "': got ", weights.size(), " weights, expected ",
-                                  storage.weights.size());
-        std::copy(weights.begin(), weights.end(), storage.weights.begin());
+        detail::replace_weights(std::get<C>(connections_).storage, weights, name_view<Conn::name>);
     }
     // Replaces connection C's synapses, structure included
     // (a FixedProbability connection restored from a checkpoint has its own CSR
