@@ -454,9 +454,14 @@ private:
         constexpr bool drives_variable = P == Output && readout_variable_index<Model, ReadoutType> >= 0;
 
         // dL/d(V after integration) = dL/d(V after reset) + the readout's direct term.
-        for (std::size_t i = 0; i < Pop::size; ++i) {
-            v_bar[i] = lambda_v[i];
-            if constexpr (drives_variable) v_bar[i] += output_gradient[i] * readout_weight<ReadoutType>(b, base + i, step);
+        if constexpr (drives_variable && std::is_same_v<ReadoutType, MaxVar<ReadoutType::variable>>) {
+            for (std::size_t i = 0; i < Pop::size; ++i)
+                v_bar[i] = lambda_v[i] + (b.readout_step[base + i] == step ? output_gradient[i] : 0.0f);
+        } else if constexpr (drives_variable) {
+            const float weight = readout_weight<ReadoutType>(b, 0, step);  // the same for every neuron
+            for (std::size_t i = 0; i < Pop::size; ++i) v_bar[i] = lambda_v[i] + output_gradient[i] * weight;
+        } else {
+            std::copy_n(lambda_v, Pop::size, v_bar);
         }
         // A first-spike-time output that never fired gets its gradient as dL/dV
         // at the last step (the loss's push towards firing, see train/loss.hpp).
