@@ -70,6 +70,8 @@ template <FixedString Variable = "">
 struct SumVar : detail::ReadsVariable<Variable> {
     struct Dynamics : detail::ReadoutHooks {
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const { acc += value; }
+        // d result / d value of the step (gradient training)
+        SPIKEGRAPH_HOST_DEVICE float value_weight(int) const { return 1.0f; }
     };
     Dynamics dynamics(float, int) const { return {}; }
 };
@@ -81,6 +83,7 @@ struct AvgVar : detail::ReadsVariable<Variable> {
         float inverse_timesteps = 1.0f;
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const { acc += value; }
         float result(float acc) const { return acc * inverse_timesteps; }
+        SPIKEGRAPH_HOST_DEVICE float value_weight(int) const { return inverse_timesteps; }
     };
     Dynamics dynamics(float, int example_timesteps) const {
         Dynamics d;
@@ -96,7 +99,10 @@ struct AvgVarExpWeight : detail::ReadsVariable<Variable> {
     struct Dynamics : detail::ReadoutHooks {
         float inverse_timesteps = 1.0f;  // 1/T; t/(dt T) = step/T
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int step) const {
-            acc += expf(-float(step) * inverse_timesteps) * inverse_timesteps * value;
+            acc += value_weight(step) * value;
+        }
+        SPIKEGRAPH_HOST_DEVICE float value_weight(int step) const {
+            return expf(-float(step) * inverse_timesteps) * inverse_timesteps;
         }
     };
     Dynamics dynamics(float, int example_timesteps) const {

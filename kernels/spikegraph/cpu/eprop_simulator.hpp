@@ -66,6 +66,7 @@ struct EPropPopulationBuffers {
 
 template <class Conn>
 struct EPropConnectionBuffers {
+    Delta::Dynamics synapse{};
     detail::ConnectionStorage storage;
     std::vector<float> in_syn;                 // [lane][post]
     std::vector<std::vector<float>> gradient;  // per group of lanes
@@ -255,9 +256,7 @@ private:
         for_each_buffer(this->connections_, [&]<std::size_t C>(auto& b) {
             if constexpr (Net::connection_post[C] == int(P)) {
                 constexpr std::size_t post = Net::template connection_type<C>::post_type::size;
-                float& in_syn = b.in_syn[lane * post + neuron];
-                isyn += in_syn;  // Delta synapse: all of it, then cleared
-                in_syn = 0.0f;
+                isyn += b.synapse.inject(b.in_syn[lane * post + neuron]);
             }
         });
         return isyn;

@@ -431,12 +431,8 @@ private:
     template <class ReadoutType, class Buffers>
     float readout_weight(const Buffers& b, std::size_t index, int step) const {
         const int steps = this->options_.example_timesteps;
-        if constexpr (std::is_same_v<ReadoutType, SumVar<ReadoutType::variable>>) return 1.0f;
-        else if constexpr (std::is_same_v<ReadoutType, AvgVar<ReadoutType::variable>>) return 1.0f / float(steps);
-        else if constexpr (std::is_same_v<ReadoutType, AvgVarExpWeight<ReadoutType::variable>>) {
-            const float inv = 1.0f / float(steps);
-            return expf(-float(step) * inv) * inv;
-        } else if constexpr (std::is_same_v<ReadoutType, Var<ReadoutType::variable>>) return step == steps - 1 ? 1.0f : 0.0f;
+        if constexpr (requires { b.readout_dynamics.value_weight(step); }) return b.readout_dynamics.value_weight(step);
+        else if constexpr (std::is_same_v<ReadoutType, Var<ReadoutType::variable>>) return step == steps - 1 ? 1.0f : 0.0f;
         else if constexpr (std::is_same_v<ReadoutType, MaxVar<ReadoutType::variable>>) return b.readout_step[index] == step ? 1.0f : 0.0f;
         else return 0.0f;
     }
