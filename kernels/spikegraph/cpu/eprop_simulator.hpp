@@ -272,12 +272,11 @@ private:
         float* in_syn = b.in_syn.data() + lane * num_post;
         const auto& spikes = pre.spikes[lane];
         std::uint64_t events = 0;
-        for (std::size_t s = pre.step_start[lane][std::size_t(step)]; s < spikes.size(); ++s)
+        for (std::size_t s = pre.step_start[lane][std::size_t(step)]; s < spikes.size(); ++s) {
             for_each_synapse<Conn::connectivity_type::kind>(b.storage, num_post, spikes[s],
-                                                            [&](std::size_t k, std::size_t, float w) {
-                                                                in_syn[k] += w;
-                                                                ++events;
-                                                            });
+                                                            [&](std::size_t k, std::size_t, float w) { in_syn[k] += w; });
+            events += synapse_count<Conn::connectivity_type::kind>(b.storage, num_post, spikes[s]);
+        }
         b.events[lane] += events;
     }
 

@@ -351,15 +351,15 @@ private:
             const SpikeRecord& spike = records[r];
             if constexpr (is_input_model<PreModel>) {
                 // Input spikes sit at the end of their step: the whole weight, no voltage.
-                for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) { in_syn[k] += w; ++events; });
+                for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) { in_syn[k] += w; });
             } else {
                 const auto f = b.arrival.factors(spike.offset);
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) {
                     in_syn[k] += w * f.current;
                     v[k] += w * f.voltage;
-                    ++events;
                 });
             }
+            events += synapse_count<Conn::connectivity_type::kind>(b.storage, num_post, spike.id);
         }
         b.events[lane] += events;
     }

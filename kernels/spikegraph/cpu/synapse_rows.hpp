@@ -23,4 +23,12 @@ void for_each_synapse(const detail::ConnectionStorage& s, std::size_t num_post, 
     }
 }
 
+// How many synapses presynaptic neuron id has (the events one of its spikes causes).
+template <ConnectivityKind Kind>
+std::size_t synapse_count(const detail::ConnectionStorage& s, std::size_t num_post, std::uint32_t id) {
+    if constexpr (Kind == ConnectivityKind::dense) return num_post;
+    else if constexpr (Kind == ConnectivityKind::one_to_one) return 1;
+    else return std::size_t(s.row_start[id + 1] - s.row_start[id]);
+}
+
 }  // namespace spikegraph::cpu_backend
