@@ -32,6 +32,7 @@
 #include <spikegraph/train/loss.hpp>
 #include <spikegraph/train/metrics.hpp>
 #include <spikegraph/train/optimiser.hpp>
+#include <spikegraph/train/regularisation.hpp>
 #include <spikegraph/train/progress_bar.hpp>
 #include <spikegraph/train/spike_recorder.hpp>
 #include <spikegraph/train/var_recorder.hpp>

@@ -12,6 +12,7 @@
 #include <spikegraph/model/readout.hpp>
 #include <spikegraph/model/synapse.hpp>
 #include <spikegraph/train/loss.hpp>
+#include <spikegraph/train/regularisation.hpp>
 #include <spikegraph/train/optimiser.hpp>
 
 namespace spikegraph {

@@ -29,20 +29,11 @@
 #include <spikegraph/model/readout.hpp>
 #include <spikegraph/model/synapse.hpp>
 #include <spikegraph/train/loss.hpp>
-
-namespace spikegraph {
-
-// e-prop's firing-rate regularisation, mlGeNN's EPropCompiler names and defaults.
-struct RateRegularisation {
-    float tau_reg = 500.0f;   // ms, time constant of each neuron's running rate
-    float c_reg = 0.001f;     // strength; 0 turns it off
-    float f_target = 10.0f;   // Hz
-};
-
-}  // namespace spikegraph
+#include <spikegraph/train/regularisation.hpp>
 
 namespace spikegraph::cpu_backend {
 
+// Per-population state of the e-prop simulator (see EPropSimulator below).
 template <class Pop, std::size_t Index>
 struct EPropPopulationBuffers {
     using Model = typename Pop::neuron_type;

@@ -28,6 +28,7 @@
 #include <spikegraph/model/readout.hpp>
 #include <spikegraph/model/synapse.hpp>
 #include <spikegraph/train/loss.hpp>
+#include <spikegraph/train/regularisation.hpp>
 
 namespace spikegraph::cpu_backend {
 

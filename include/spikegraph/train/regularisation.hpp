@@ -1,0 +1,33 @@
+#pragma once
+#include <cstddef>
+
+namespace spikegraph {
+
+// The activity regularisers of the training compilers, with mlGeNN's names and defaults.
+
+// Spike-count regularisation of EventProp, as mlGeNN's EventPropCompiler
+// (reg_lambda_upper/lower, reg_nu_upper): at each spike of a hidden neuron
+// whose spike count, averaged over the batch, is N, dL/dV gains
+// lambda (N - nu_upper) / batch, with lambda_upper when N > nu_upper and
+// lambda_lower otherwise. A heuristic (mlGeNN's comment says so): it is not
+// part of the loss, and 0 (the default) turns it off.
+struct SpikeRegularisation {
+    float lambda_upper = 0.0f;
+    float lambda_lower = 0.0f;
+    float nu_upper = 0.0f;  // spikes per neuron per example
+
+    bool active() const { return lambda_upper != 0.0f || lambda_lower != 0.0f; }
+    float drive(float mean_count, std::size_t batch) const {
+        const float excess = mean_count - nu_upper;
+        return (excess > 0.0f ? lambda_upper : lambda_lower) * excess / float(batch);
+    }
+};
+
+// e-prop's firing-rate regularisation, mlGeNN's EPropCompiler names and defaults.
+struct RateRegularisation {
+    float tau_reg = 500.0f;   // ms, time constant of each neuron's running rate
+    float c_reg = 0.001f;     // strength; 0 turns it off
+    float f_target = 10.0f;   // Hz
+};
+
+}  // namespace spikegraph
