@@ -15,8 +15,6 @@
 //
 //   eprop_benchmark [--timesteps 100] [--batch 32] [--examples 256] [--threads 0] [--repeats 3]
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -31,6 +29,8 @@
 #include <vector>
 
 #include <spikegraph/spikegraph.hpp>
+
+#include "benchmark_support.hpp"
 
 namespace sg = spikegraph;
 
@@ -65,60 +65,6 @@ struct Options {
     unsigned repeats = 3;
 };
 
-// Independent Poisson trains per channel on the step grid: the gap between
-// spikes is geometric with the per-step firing probability, which is the same
-// process as one Bernoulli draw per step and channel, but costs per spike.
-sg::SpikeDataset poisson_dataset(std::size_t examples, int timesteps, std::uint64_t seed) {
-    sg::SpikeDataset data;
-    data.num_inputs = num_inputs;
-    data.num_classes = num_outputs;
-    std::mt19937_64 rng(seed);
-    const double per_step = 1.0 - std::exp(-input_rate_hz * 1e-3 * double(dt));
-    std::geometric_distribution<int> gap(per_step);  // failures before the next spike
-    for (std::size_t e = 0; e < examples; ++e) {
-        std::vector<float> times;
-        std::vector<std::uint32_t> ids;
-        for (std::uint32_t channel = 0; channel < num_inputs; ++channel)
-            for (int step = gap(rng); step < timesteps; step += 1 + gap(rng)) {
-                times.push_back(float(step) * dt);
-                ids.push_back(channel);
-            }
-        data.examples.push_back(sg::make_spike_events(std::move(times), std::move(ids), num_inputs));
-        data.labels.push_back(std::int32_t(e % num_outputs));
-    }
-    return data;
-}
-
-double peak_resident_mib() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return double(usage.ru_maxrss) / 1024.0;  // Linux: KiB
-}
-
-std::vector<int> parse_int_list(std::string_view option, const std::string& text) {
-    std::vector<int> values;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t comma = text.find(',', start);
-        const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        char* end = nullptr;
-        const long value = std::strtol(item.c_str(), &end, 10);
-        if (item.empty() || *end != '\0' || value < 1)
-            throw sg::InvalidArgument(std::string(option) + " needs positive integers separated by commas, got '" + text + "'");
-        values.push_back(int(value));
-        if (comma == std::string::npos) return values;
-        start = comma + 1;
-    }
-}
-
-std::size_t parse_count(std::string_view option, const char* text) {
-    char* end = nullptr;
-    const unsigned long long value = std::strtoull(text, &end, 10);
-    if (end == text || *end != '\0' || text[0] == '-')
-        throw sg::InvalidArgument(std::string(option) + " needs a non-negative integer, got '" + text + "'");
-    return std::size_t(value);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -129,11 +75,11 @@ int main(int argc, char** argv) try {
             if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
             return argv[++i];
         };
-        if (arg == "--timesteps") options.timesteps = parse_int_list(arg, value());
-        else if (arg == "--batch") options.batch = parse_count(arg, value());
-        else if (arg == "--examples") options.examples = parse_count(arg, value());
-        else if (arg == "--threads") options.threads = unsigned(parse_count(arg, value()));
-        else if (arg == "--repeats") options.repeats = unsigned(parse_count(arg, value()));
+        if (arg == "--timesteps") options.timesteps = benchmark_support::parse_int_list(arg, value());
+        else if (arg == "--batch") options.batch = benchmark_support::parse_count(arg, value());
+        else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
+        else if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
+        else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
         else {
             std::fprintf(stderr,
                          "usage: %s [--timesteps 100[,T2...]] [--batch 32] [--examples 256] [--threads 0 (all)] "
@@ -146,7 +92,7 @@ int main(int argc, char** argv) try {
         throw sg::InvalidArgument("--batch, --examples and --repeats must be at least 1");
 
     for (int timesteps : options.timesteps) {
-        const sg::SpikeDataset data = poisson_dataset(options.examples, timesteps, 7);
+        const sg::SpikeDataset data = benchmark_support::poisson_dataset(options.examples, num_inputs, num_outputs, timesteps, dt, input_rate_hz, 7);
         auto model = sg::EPropCompiler{.example_timesteps = timesteps,
                                        .loss = sg::SparseCategoricalCrossentropy{},
                                        .optimiser = sg::Adam{.lr = 1e-3f},
@@ -197,7 +143,7 @@ int main(int argc, char** argv) try {
                     "\"forward_synaptic_events_per_s\": %.3g, \"hidden_rate_hz\": %.1f, \"initial_hidden_rate_hz\": %.1f, "
                     "\"peak_rss_mib\": %.1f",
                     timesteps, options.batch, options.threads, options.examples, options.repeats, samples_per_s,
-                    double(events) / timed_seconds, hidden_rate_hz, initial_hidden_rate_hz, peak_resident_mib());
+                    double(events) / timed_seconds, hidden_rate_hz, initial_hidden_rate_hz, benchmark_support::peak_resident_mib());
         if (timesteps == mlgenn_quoted_timesteps)
             std::printf(", \"mlgenn_cpu_quoted_samples_per_s\": %.1f, \"mlgenn_quoted_note\": \"issue 5, batch 1, "
                         "flush-to-zero, not measured here\", \"ratio_vs_mlgenn_quoted\": %.2f",

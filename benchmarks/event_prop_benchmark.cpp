@@ -16,8 +16,6 @@
 //   event_prop_benchmark [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0]
 //                        [--repeats 3] [--peer "python3 benchmarks/peers/snntorch_bptt.py"]
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +28,8 @@
 #include <vector>
 
 #include <spikegraph/spikegraph.hpp>
+
+#include "benchmark_support.hpp"
 
 namespace sg = spikegraph;
 
@@ -62,34 +62,6 @@ double quoted_mlgenn_samples_per_second(int timesteps) {
     return timesteps == 100 ? 528.0 : timesteps == 1000 ? 119.0 : 0.0;
 }
 
-// Poisson spike trains of the given rate, one example per entry, labels cycling over the outputs.
-sg::SpikeDataset poisson_dataset(std::size_t examples, int timesteps, std::uint64_t seed) {
-    sg::SpikeDataset data;
-    data.num_inputs = num_inputs;
-    data.num_classes = num_outputs;
-    std::mt19937_64 rng(seed);
-    std::bernoulli_distribution fires(1.0 - std::exp(-input_rate_per_ms * dt));
-    for (std::size_t e = 0; e < examples; ++e) {
-        std::vector<float> times;
-        std::vector<std::uint32_t> ids;
-        for (int step = 0; step < timesteps; ++step)
-            for (std::uint32_t i = 0; i < num_inputs; ++i)
-                if (fires(rng)) {
-                    times.push_back(float(step) * dt);
-                    ids.push_back(i);
-                }
-        data.examples.push_back(sg::make_spike_events(times, ids, num_inputs));
-        data.labels.push_back(std::int32_t(e % num_outputs));
-    }
-    return data;
-}
-
-double peak_resident_mib() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return double(usage.ru_maxrss) / 1024.0;  // Linux: KiB
-}
-
 // Runs the peer command and returns the number on its last output line (0 on failure).
 double run_peer(const std::string& command, int timesteps, std::size_t batch) {
     const std::string line = command + " --timesteps " + std::to_string(timesteps) + " --batch " + std::to_string(batch);
@@ -104,19 +76,6 @@ double run_peer(const std::string& command, int timesteps, std::size_t batch) {
         return 0.0;
     }
     return std::strtod(last.c_str(), nullptr);
-}
-
-std::vector<int> parse_list(const char* text) {
-    std::vector<int> values;
-    std::string s(text);
-    std::size_t start = 0;
-    while (start <= s.size()) {
-        const std::size_t comma = s.find(',', start);
-        values.push_back(std::stoi(s.substr(start, comma - start)));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return values;
 }
 
 sg::EventPropCompiler make_compiler(int timesteps, const Options& options) {
@@ -141,11 +100,11 @@ int main(int argc, char** argv) try {
             if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
             return argv[++i];
         };
-        if (arg == "--timesteps") options.timesteps = parse_list(value());
-        else if (arg == "--batch") options.batch = std::stoul(value());
-        else if (arg == "--examples") options.examples = std::stoul(value());
-        else if (arg == "--threads") options.threads = unsigned(std::stoul(value()));
-        else if (arg == "--repeats") options.repeats = unsigned(std::stoul(value()));
+        if (arg == "--timesteps") options.timesteps = benchmark_support::parse_int_list(arg, value());
+        else if (arg == "--batch") options.batch = benchmark_support::parse_count(arg, value());
+        else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
+        else if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
+        else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
         else if (arg == "--peer") options.peer = value();
         else {
             std::fprintf(stderr,
@@ -158,7 +117,7 @@ int main(int argc, char** argv) try {
 
     for (int timesteps : options.timesteps) {
         const std::size_t examples = options.examples ? options.examples : (timesteps <= 100 ? 256 : 64);
-        const sg::SpikeDataset data = poisson_dataset(examples, timesteps, 7);
+        const sg::SpikeDataset data = benchmark_support::poisson_dataset(examples, num_inputs, num_outputs, timesteps, dt, 1000.0 * input_rate_per_ms, 7);
         auto model = make_compiler(timesteps, options).compile<sg::cpu>(net);
         auto& sim = model.simulator();
         std::vector<double> seconds;
@@ -193,7 +152,7 @@ int main(int argc, char** argv) try {
                     "\"peak_rss_mib\": %.1f",
                     timesteps, options.batch, options.threads, examples, samples_per_second, double(events) / median,
                     hidden_rate, static_cast<unsigned long long>(stored), static_cast<unsigned long long>(stored * 16),
-                    peak_resident_mib());
+                    benchmark_support::peak_resident_mib());
         if (mlgenn > 0.0)
             std::printf(", \"mlgenn_cpu_quoted_samples_per_s\": %.0f, \"ratio_vs_mlgenn_quoted\": %.2f", mlgenn,
                         samples_per_second / mlgenn);
