@@ -42,7 +42,22 @@ SPIKEGRAPH_HOST_DEVICE inline SpikeCrossing interpolate_crossing(float v_start, 
 // model's spike; at u = 0 it is (w beta, w k): one step later, so nothing jumps
 // when a spike crosses a step boundary.
 struct ExponentialArrival {
-    float dt = 1.0f, tau_syn = 5.0f, tau_mem = 20.0f, k = 1.0f, alpha = 0.0f, beta = 0.0f;
+    float dt = 1.0f, k = 1.0f;
+    float inverse_tau_syn = 0.2f, inverse_tau_mem = 0.05f;
+    float voltage_scale = 0.0f;  // k / (alpha - beta), or k / dt exp(dt / tau) when the taus are equal
+    bool equal_taus = false;
+
+    // alpha = exp(-dt/tau_mem), beta = exp(-dt/tau_syn) as the grid uses them.
+    static ExponentialArrival make(float dt, float tau_syn, float tau_mem, float k, float alpha, float beta) {
+        ExponentialArrival a;
+        a.dt = dt;
+        a.k = k;
+        a.inverse_tau_syn = 1.0f / tau_syn;
+        a.inverse_tau_mem = 1.0f / tau_mem;
+        a.equal_taus = fabsf(tau_mem - tau_syn) <= 1e-4f * tau_mem;
+        a.voltage_scale = a.equal_taus ? k / dt * expf(dt / tau_mem) : k / (alpha - beta);
+        return a;
+    }
 
     struct Factors {
         float current, voltage;                  // per unit weight
@@ -51,20 +66,18 @@ struct ExponentialArrival {
 
     SPIKEGRAPH_HOST_DEVICE Factors factors(float u) const {
         const float r = dt - u;
-        const float current = expf(-r / tau_syn);
-        const float membrane = expf(-r / tau_mem);
+        const float current = expf(-r * inverse_tau_syn);
+        const float membrane = expf(-r * inverse_tau_mem);
         Factors f;
         f.current = current;
-        f.d_current_d_u = current / tau_syn;
-        if (fabsf(tau_mem - tau_syn) <= 1e-4f * tau_mem) {
+        f.d_current_d_u = current * inverse_tau_syn;
+        if (equal_taus) {
             // tau_mem == tau_syn: the limit k (r/dt) exp(-(r - dt)/tau)
-            const float grow = expf(dt / tau_mem);
-            f.voltage = k * (r / dt) * membrane * grow;
-            f.d_voltage_d_u = -k * (1.0f / dt) * membrane * grow * (1.0f - r / tau_mem);
+            f.voltage = voltage_scale * r * membrane;
+            f.d_voltage_d_u = -voltage_scale * membrane * (1.0f - r * inverse_tau_mem);
         } else {
-            const float inverse = k / (alpha - beta);
-            f.voltage = (membrane - current) * inverse;
-            f.d_voltage_d_u = (membrane / tau_mem - current / tau_syn) * inverse;
+            f.voltage = (membrane - current) * voltage_scale;
+            f.d_voltage_d_u = (membrane * inverse_tau_mem - current * inverse_tau_syn) * voltage_scale;
         }
         return f;
     }
