@@ -113,7 +113,9 @@ std::vector<double> reference_example(const RefNetwork& net, const sg::SpikeEven
             for (const auto& [i, offset] : spikes[c.pre]) {
                 const double r = h - offset;
                 const double current = std::exp(-r / c.tau_syn);
-                const double voltage = k * (std::exp(-r / post.tau_mem) - current) / (alpha - beta);
+                const double voltage = std::abs(post.tau_mem - c.tau_syn) < 1e-9
+                                           ? k * (r / h) * std::exp(-(r - h) / post.tau_mem)  // the limit for equal taus
+                                           : k * (std::exp(-r / post.tau_mem) - current) / (alpha - beta);
                 for (std::size_t q = 0; q < post.size; ++q) {
                     j[&c - net.connections.data()][q] += c.weights[i][q] * current;
                     v[c.post][q] += c.weights[i][q] * voltage;
@@ -389,6 +391,27 @@ TEST_CASE("EventProp gradients equal finite differences: sparse connectivity, sc
     copy_weights<1>(model, r.connections[1]);
     require_exact(check_connection<0>(model, r, data), "sparse input -> hidden");
     require_exact(check_connection<1>(model, r, data), "hidden -> output, dt 0.5");
+}
+
+TEST_CASE("EventProp gradients equal finite differences when a synapse's tau equals its target's tau_mem",
+          "[event_prop]") {
+    const auto data = small_spike_data(3, 2);
+    const sg::LeakyIntegrateFire lif{.tau_mem = 20.0f};
+    auto input = sg::population<"input", 3>(sg::SpikeInput{});
+    auto hidden = sg::population<"hidden", 4>(lif);
+    auto output = sg::population<"output", 2>(sg::LeakyIntegrate{.tau_mem = 20.0f}, sg::AvgVar{});
+    auto net = sg::network(input >> sg::Dense{sg::Normal{0.3f, 0.1f}} >> sg::Exponential{5.0f} >> hidden,
+                           hidden >> sg::Dense{sg::Normal{0.1f, 0.3f}} >> sg::Exponential{20.0f} >> output);
+    auto model = compiler(60, 1.0f, 3, 1).compile<sg::cpu>(net);
+    RefNetwork r;
+    r.steps = 60;
+    r.populations = {{Kind::input, 3}, {Kind::lif, 4}, {Kind::li, 2, 20.0, 1.0, 1.0, ReadoutKind::avg_var}};
+    r.connections = {RefConnection{0, 1, 5.0, 1.0, std::vector<std::vector<double>>(3, std::vector<double>(4))},
+                     RefConnection{1, 2, 20.0, 1.0, std::vector<std::vector<double>>(4, std::vector<double>(2))}};
+    copy_weights<0>(model, r.connections[0]);
+    copy_weights<1>(model, r.connections[1]);
+    require_exact(check_connection<0>(model, r, data), "equal taus: input -> hidden");
+    require_exact(check_connection<1>(model, r, data), "equal taus: hidden -> output");
 }
 
 TEST_CASE("EventProp keeps memory in proportion to spikes, not to steps", "[event_prop]") {
