@@ -104,4 +104,16 @@ private:
     std::vector<std::int32_t> last_fired_;
 };
 
+// Hands a batch to input population Pop's source, after checking it fits the
+// simulator's batch_size; returns the number of lanes that will run.
+template <class Pop, class Source>
+std::size_t load_input_batch(Source& source, const InputBatch& batch, std::size_t batch_size) {
+    static_assert(is_input_model<typename Pop::neuron_type>, "spikegraph: set_input needs an input population");
+    if (batch.lanes() > batch_size)
+        detail::throw_invalid("population '", name_view<Pop::name>, "': batch of ", batch.lanes(),
+                              " examples exceeds batch_size ", batch_size);
+    for (std::size_t lane = 0; lane < batch.lanes(); ++lane) source.set_lane(lane, batch);
+    return batch.lanes();
+}
+
 }  // namespace spikegraph::cpu_backend

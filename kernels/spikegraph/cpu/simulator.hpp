@@ -93,13 +93,7 @@ public:
     template <std::size_t P>
     void set_input(const InputBatch& batch) {
         using Pop = typename Net::template population_type<P>;
-        static_assert(is_input_model<typename Pop::neuron_type>, "spikegraph: set_input needs an input population");
-        if (batch.lanes() > options_.batch_size)
-            detail::throw_invalid("population '", name_view<Pop::name>, "': batch of ", batch.lanes(),
-                                  " examples exceeds batch_size ", options_.batch_size);
-        auto& buffers = std::get<P>(populations_);
-        active_lanes_ = batch.lanes();
-        for (std::size_t lane = 0; lane < batch.lanes(); ++lane) buffers.input.set_lane(lane, batch);
+        active_lanes_ = load_input_batch<Pop>(std::get<P>(populations_).input, batch, options_.batch_size);
     }
 
     // Resets every state variable, input buffer and readout, then simulates

@@ -13,6 +13,7 @@
 #include <spikegraph/connection_storage.hpp>
 #include <spikegraph/connection_storage_check.hpp>
 #include <spikegraph/cpu/buffer_tuples.hpp>
+#include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cpu/simulator.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/graph/network.hpp>
@@ -45,12 +46,7 @@ public:
     template <std::size_t P>
     void set_input(const InputBatch& batch) {
         using Pop = typename Net::template population_type<P>;
-        static_assert(is_input_model<typename Pop::neuron_type>, "spikegraph: set_input needs an input population");
-        if (batch.lanes() > options_.batch_size)
-            detail::throw_invalid("population '", name_view<Pop::name>, "': batch of ", batch.lanes(),
-                                  " examples exceeds batch_size ", options_.batch_size);
-        active_lanes_ = batch.lanes();
-        for (std::size_t lane = 0; lane < batch.lanes(); ++lane) std::get<P>(populations_).input.set_lane(lane, batch);
+        active_lanes_ = load_input_batch<Pop>(std::get<P>(populations_).input, batch, options_.batch_size);
     }
 
     // dL/dw of connection C summed since zero_gradients(), in the layout of its weights.
