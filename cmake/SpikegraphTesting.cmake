@@ -10,7 +10,9 @@
 #       `if(TEST <name>)`); with it the test gets the label `gpu` and exits
 #       with code 77 (ctest: "Skipped") when the machine has no CUDA device,
 #       unless SPIKEGRAPH_REQUIRE_GPU=1 is set in the environment, in which
-#       case a missing device is a failure.
+#       case a missing device is a failure. CUDA tests link spikegraph::cuda.
+#       HOST_MAIN: a .cu test that runs on every machine (plain Catch2 main,
+#       no `gpu` label), e.g. to check what happens without a device.
 #
 #   spikegraph_add_compile_fail_test(NAME <name> SOURCE <file.cpp> REGEX <regex>
 #                                    [TIMEOUT <seconds>])
@@ -131,7 +133,7 @@ endfunction()
 # spikegraph_add_test
 # ---------------------------------------------------------------------------
 function(spikegraph_add_test)
-  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "NAME;TIMEOUT" "SOURCES;LABELS;ARGS")
+  cmake_parse_arguments(PARSE_ARGV 0 ARG "HOST_MAIN" "NAME;TIMEOUT" "SOURCES;LABELS;ARGS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "spikegraph_add_test: unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -158,7 +160,10 @@ function(spikegraph_add_test)
     "$<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU,Clang,AppleClang>>:-Wall;-Wextra>")
 
   set(_labels ${ARG_LABELS})
-  if(_is_cuda)
+  if(_is_cuda AND TARGET spikegraph::cuda)
+    target_link_libraries(${ARG_NAME} PRIVATE spikegraph::cuda)
+  endif()
+  if(_is_cuda AND NOT ARG_HOST_MAIN)
     target_link_libraries(${ARG_NAME} PRIVATE spikegraph_catch_main_gpu)
     list(APPEND _labels gpu)
   else()
@@ -173,7 +178,7 @@ function(spikegraph_add_test)
   set_tests_properties(${ARG_NAME} PROPERTIES
     WORKING_DIRECTORY "${_work}"
     ENVIRONMENT "SPIKEGRAPH_SHARED_DATA=${SPIKEGRAPH_SHARED_DATA_DIR};SPIKEGRAPH_TEST_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}")
-  if(_is_cuda)
+  if(_is_cuda AND NOT ARG_HOST_MAIN)
     set_tests_properties(${ARG_NAME} PROPERTIES
       SKIP_RETURN_CODE ${SPIKEGRAPH_SKIP_RETURN_CODE})
   endif()

@@ -21,6 +21,9 @@
 #include <spikegraph/graph/sequential.hpp>
 
 #include <spikegraph/compile/backends.hpp>
+#if defined(__CUDACC__) || defined(SPIKEGRAPH_CUDA_HOST_EMULATION)
+#include <spikegraph/compile/cuda_backend.hpp>  // spikegraph::cuda, under nvcc only (or its host emulation, for tests)
+#endif
 #include <spikegraph/compile/compiled_network.hpp>
 #include <spikegraph/compile/eprop_compiler.hpp>
 #include <spikegraph/compile/event_prop_compiler.hpp>

@@ -20,6 +20,7 @@
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/neuron_update.hpp>
 #include <spikegraph/philox.hpp>
+#include <spikegraph/recorded_spikes.hpp>
 
 namespace spikegraph::cpu_backend {
 
@@ -31,12 +32,6 @@ inline constexpr std::size_t neuron_chunk = 2048;
 template <class P>
 inline constexpr std::size_t chunks_of =
     P::neuron_type::kind == NeuronKind::spike_input ? 1 : (P::size + neuron_chunk - 1) / neuron_chunk;
-
-// Spikes recorded for one population: for each lane, the step and neuron of every spike in order.
-struct RecordedSpikes {
-    std::vector<std::vector<std::int32_t>> steps;
-    std::vector<std::vector<std::uint32_t>> ids;
-};
 
 // The CPU simulator of a network: state as [lane][neuron] arrays per variable,
 // per-population spike queues, per-connection input buffers (in_syn), and

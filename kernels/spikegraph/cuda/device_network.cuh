@@ -1,0 +1,150 @@
+#pragma once
+// What the CUDA kernels see of a network: per population and per connection,
+// its Dynamics (the model's one definition) and device pointers, gathered into
+// one trivially copyable struct passed by value to every kernel. Block ranges
+// per population and connection are fixed at compile time from the graph.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include <spikegraph/graph/network.hpp>
+#include <spikegraph/model/neuron.hpp>
+#include <spikegraph/model/readout.hpp>
+
+namespace spikegraph::cuda_backend {
+
+// Threads per block of every kernel; also the width of a spike-queue segment
+// and of a post-synaptic chunk.
+inline constexpr unsigned block_size = 256;
+
+// A population's spike queue has one segment per update block (block b writes
+// its spikes, in ascending id order, from b * block_size), so no atomics and no
+// second compaction pass are needed. A SpikeInput population has one segment
+// holding the whole step's replayed spikes.
+template <class Pop>
+inline constexpr unsigned segments_of =
+    Pop::neuron_type::kind == NeuronKind::spike_input ? 1u : unsigned((Pop::size + block_size - 1) / block_size);
+
+template <class Pop>
+inline constexpr unsigned record_words_of = unsigned((Pop::size + 31) / 32);
+
+template <class Pop>
+struct DevicePopulation {
+    using Model = typename Pop::neuron_type;
+    static constexpr std::size_t num_variables = Model::Variables::size;
+
+    typename Model::Dynamics dynamics;
+    typename Pop::readout_type::Dynamics readout;
+    NeuronState<Model> initial;
+    float* variables[num_variables > 0 ? num_variables : 1];  // [lane][neuron] each
+    float* readout_accumulator;                               // [lane][neuron]
+    std::uint32_t* spike_ids;                                 // [lane][neuron]
+    std::uint32_t* spike_counts;                              // [lane][segment]
+    unsigned long long* total_spikes;                         // [lane]
+    const float* prepared;                                    // value inputs: [lane][neuron]
+    const std::uint64_t* example_index;                       // value inputs: [lane]
+    const std::uint32_t* schedule_offsets;                    // SpikeInput: [lane][step + 1]
+    const std::uint32_t* schedule_ids;                        // SpikeInput
+    std::uint32_t* spike_record;                              // null, or bits [step][lane][word]
+    float* variable_record[num_variables > 0 ? num_variables : 1];  // null, or [lane][step][neuron]
+};
+
+template <class Conn>
+struct DeviceConnection {
+    typename Conn::synapse_type::Dynamics synapse;
+    float* in_syn;                    // [lane][post]
+    const float* weights;             // the host layout (detail::ConnectionStorage)
+    const std::uint32_t* row_start;   // sparse only
+    const std::uint32_t* columns;     // sparse only
+    unsigned long long* events;       // [lane]
+};
+
+// A minimal tuple usable in device code and as a kernel parameter.
+template <std::size_t I, class T>
+struct DeviceTupleLeaf {
+    T value;
+};
+template <class Indices, class... Ts>
+struct DeviceTupleBase;
+template <std::size_t... I, class... Ts>
+struct DeviceTupleBase<std::index_sequence<I...>, Ts...> : DeviceTupleLeaf<I, Ts>... {};
+template <class... Ts>
+struct DeviceTuple : DeviceTupleBase<std::index_sequence_for<Ts...>, Ts...> {};
+
+template <std::size_t I, class T>
+SPIKEGRAPH_HOST_DEVICE SPIKEGRAPH_INLINE T& get(DeviceTupleLeaf<I, T>& leaf) {
+    return leaf.value;
+}
+template <std::size_t I, class T>
+SPIKEGRAPH_HOST_DEVICE SPIKEGRAPH_INLINE const T& get(const DeviceTupleLeaf<I, T>& leaf) {
+    return leaf.value;
+}
+
+template <class Net>
+struct DeviceTuples;
+template <class... Pops, class... Conns>
+struct DeviceTuples<Network<boost::hana::tuple<Pops...>, boost::hana::tuple<Conns...>>> {
+    using populations = DeviceTuple<DevicePopulation<Pops>...>;
+    using connections = DeviceTuple<DeviceConnection<Conns>...>;
+};
+
+template <class Net>
+struct DeviceNetwork {
+    typename DeviceTuples<Net>::populations populations;
+    typename DeviceTuples<Net>::connections connections;
+    std::uint64_t seed;
+    int timesteps;
+    unsigned lanes;   // active lanes: the grid's y extent, and the lanes recordings are laid out for
+    int* step_base;   // device: the step of the first step of the current graph launch
+};
+
+// Compile-time block ranges: population P updates in blocks
+// [update_begin<P>, update_begin<P + 1>) of the update kernel; connection C
+// propagates in blocks [propagate_begin<C>, propagate_begin<C + 1>).
+template <class Net>
+struct KernelLayout {
+    template <std::size_t C>
+    using connection = typename Net::template connection_type<C>;
+
+    // Dense and sparse connections work per post-synaptic chunk (one thread a
+    // post neuron, or the block over a row's part in the chunk); one-to-one
+    // connections per presynaptic spike-queue segment (one thread a spike).
+    template <std::size_t C>
+    static constexpr unsigned propagate_blocks_of =
+        connection<C>::connectivity_type::kind == ConnectivityKind::one_to_one
+            ? segments_of<typename connection<C>::pre_type>
+            : unsigned((connection<C>::post_type::size + block_size - 1) / block_size);
+
+    static constexpr std::array<unsigned, Net::num_populations + 1> update_offsets = [] {
+        std::array<unsigned, Net::num_populations + 1> offsets{};
+        [&]<std::size_t... P>(std::index_sequence<P...>) {
+            unsigned running = 0;
+            ((offsets[P] = running, running += segments_of<typename Net::template population_type<P>>), ...);
+            offsets[Net::num_populations] = running;
+        }(std::make_index_sequence<Net::num_populations>{});
+        return offsets;
+    }();
+    static constexpr std::array<unsigned, Net::num_connections + 1> propagate_offsets = [] {
+        std::array<unsigned, Net::num_connections + 1> offsets{};
+        [&]<std::size_t... C>(std::index_sequence<C...>) {
+            unsigned running = 0;
+            ((offsets[C] = running, running += propagate_blocks_of<C>), ...);
+            offsets[Net::num_connections] = running;
+        }(std::make_index_sequence<Net::num_connections>{});
+        return offsets;
+    }();
+    static constexpr unsigned update_blocks = update_offsets[Net::num_populations];
+    static constexpr unsigned propagate_blocks = propagate_offsets[Net::num_connections];
+
+    template <std::size_t P>
+    static constexpr unsigned update_begin = update_offsets[P];
+    template <std::size_t P>
+    static constexpr unsigned update_end = update_offsets[P + 1];
+    template <std::size_t C>
+    static constexpr unsigned propagate_begin = propagate_offsets[C];
+    template <std::size_t C>
+    static constexpr unsigned propagate_end = propagate_offsets[C + 1];
+};
+
+}  // namespace spikegraph::cuda_backend

@@ -1,0 +1,355 @@
+#pragma once
+// Host emulation of the CUDA runtime and device built-ins the backend uses,
+// for tests only (define SPIKEGRAPH_CUDA_HOST_EMULATION and compile the CUDA
+// backend as plain C++). Every thread of a block runs as a fiber (ucontext) on
+// the calling OS thread; __syncthreads switches to the next fiber, so a block's
+// threads interleave exactly at barriers, as on a GPU. Blocks run one after
+// another, so `__shared__` variables can be function statics. A barrier that
+// some threads of a block reach while others have returned is reported as an
+// error (undefined behaviour on a GPU). Denormals are flushed, as with nvcc's
+// -ftz=true. Streams run their work when it is issued; a stream being
+// captured records launches into a graph instead.
+//
+// It checks the kernels' indexing, ordering and barriers, and the simulator's
+// host logic; it says nothing about real device behaviour or speed.
+#include <ucontext.h>
+
+#include <spikegraph/cpu/denormals.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+// Device qualifiers and built-ins.
+#define __global__
+#define __device__
+#define __host__
+#define __shared__ static
+#define __grid_constant__
+#define __launch_bounds__(...)
+
+struct dim3 {
+    unsigned x = 1, y = 1, z = 1;
+    constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+namespace spikegraph::cuda_emulation {
+
+struct BlockState {
+    dim3 block_index, grid_dim, block_dim;
+    unsigned current = 0;  // the fiber running now
+    std::vector<std::uint32_t> ballot;
+};
+inline BlockState& block_state() {
+    static BlockState state;
+    return state;
+}
+
+// Switches stacks: saves the callee-saved registers and the stack pointer of
+// the running context in *save, resumes the context whose stack pointer is
+// `load`. glibc's swapcontext also saves the signal mask, a system call per
+// switch, which made emulated tests a hundred times slower.
+#if defined(__x86_64__)
+extern "C" void spikegraph_emulation_switch(void** save, void* load);
+asm(R"(
+    .text
+    .weak spikegraph_emulation_switch
+    .type spikegraph_emulation_switch, @function
+spikegraph_emulation_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size spikegraph_emulation_switch, .-spikegraph_emulation_switch
+)");
+#endif
+
+// The fibers of one block and the scheduler that interleaves them at barriers.
+class BlockScheduler {
+public:
+    static BlockScheduler& instance() {
+        static BlockScheduler scheduler;
+        return scheduler;
+    }
+
+    void run(unsigned threads, const std::function<void()>& body) {
+        body_ = &body;
+        if (fibers_.size() < threads) fibers_.resize(threads);
+        for (unsigned t = 0; t < threads; ++t) start(fibers_[t]);
+        for (;;) {
+            unsigned waiting = 0, done = 0;
+            for (unsigned t = 0; t < threads; ++t) {
+                if (fibers_[t].state == State::done) {
+                    ++done;
+                    continue;
+                }
+                block_state().current = t;
+                fibers_[t].state = State::ready;
+                resume(fibers_[t]);
+                if (fibers_[t].state == State::at_barrier) ++waiting;
+                else ++done;
+            }
+            if (waiting == 0) return;
+            if (done != 0)
+                throw std::logic_error("cuda host emulation: __syncthreads reached by " + std::to_string(waiting) +
+                                       " threads of a block while " + std::to_string(done) + " had returned");
+        }
+    }
+
+    void barrier() {
+        Fiber& fiber = fibers_[block_state().current];
+        fiber.state = State::at_barrier;
+        suspend(fiber);
+    }
+
+private:
+    enum class State { ready, at_barrier, done };
+    static constexpr std::size_t stack_size = 256 * 1024;
+    struct Fiber {
+        std::unique_ptr<char[]> stack;
+        State state = State::done;
+#if defined(__x86_64__)
+        void* stack_pointer = nullptr;
+#else
+        ucontext_t context{};
+#endif
+    };
+
+    static void entry() {
+        BlockScheduler& self = instance();
+        (*self.body_)();
+        Fiber& fiber = self.fibers_[block_state().current];
+        fiber.state = State::done;
+        self.suspend(fiber);  // never resumed
+    }
+
+#if defined(__x86_64__)
+    void start(Fiber& fiber) {
+        if (!fiber.stack) fiber.stack = std::make_unique<char[]>(stack_size);
+        // The first switch pops six zeroed registers and returns into entry()
+        // with the stack aligned as after a call (rsp = 8 mod 16).
+        auto top = reinterpret_cast<std::uintptr_t>(fiber.stack.get() + stack_size) & ~std::uintptr_t{15};
+        auto* slots = reinterpret_cast<void**>(top);
+        slots[-1] = nullptr;                                   // entry()'s return address: never used
+        slots[-2] = reinterpret_cast<void*>(&BlockScheduler::entry);
+        for (int r = 3; r <= 8; ++r) slots[-r] = nullptr;      // rbp rbx r12 r13 r14 r15
+        fiber.stack_pointer = slots - 8;
+        fiber.state = State::ready;
+    }
+    void resume(Fiber& fiber) { spikegraph_emulation_switch(&scheduler_, fiber.stack_pointer); }
+    void suspend(Fiber& fiber) { spikegraph_emulation_switch(&fiber.stack_pointer, scheduler_); }
+    void* scheduler_ = nullptr;
+#else
+    void start(Fiber& fiber) {
+        if (!fiber.stack) fiber.stack = std::make_unique<char[]>(stack_size);
+        getcontext(&fiber.context);
+        fiber.context.uc_stack.ss_sp = fiber.stack.get();
+        fiber.context.uc_stack.ss_size = stack_size;
+        fiber.context.uc_link = &scheduler_;
+        makecontext(&fiber.context, &BlockScheduler::entry, 0);
+        fiber.state = State::ready;
+    }
+    void resume(Fiber& fiber) { swapcontext(&scheduler_, &fiber.context); }
+    void suspend(Fiber& fiber) { swapcontext(&fiber.context, &scheduler_); }
+    ucontext_t scheduler_{};
+#endif
+
+    std::vector<Fiber> fibers_;
+    const std::function<void()>* body_ = nullptr;
+};
+
+struct Index {
+    unsigned x, y, z;
+};
+
+}  // namespace spikegraph::cuda_emulation
+
+#define threadIdx (::spikegraph::cuda_emulation::Index{::spikegraph::cuda_emulation::block_state().current, 0u, 0u})
+#define blockIdx (::spikegraph::cuda_emulation::block_state().block_index)
+#define gridDim (::spikegraph::cuda_emulation::block_state().grid_dim)
+#define blockDim (::spikegraph::cuda_emulation::block_state().block_dim)
+
+inline void __syncthreads() { ::spikegraph::cuda_emulation::BlockScheduler::instance().barrier(); }
+
+inline unsigned __ballot_sync(unsigned, int predicate) {
+    auto& state = ::spikegraph::cuda_emulation::block_state();
+    const unsigned thread = state.current;
+    __syncthreads();  // earlier ballots have been read and cleared
+    if (predicate) state.ballot[thread / 32] |= 1u << (thread % 32);
+    __syncthreads();
+    const unsigned word = state.ballot[thread / 32];
+    __syncthreads();
+    if (thread % 32 == 0) state.ballot[thread / 32] = 0;
+    return word;
+}
+
+inline unsigned long long atomicAdd(unsigned long long* address, unsigned long long value) {
+    const unsigned long long old = *address;  // one OS thread: no other writer can interleave here
+    *address = old + value;
+    return old;
+}
+
+namespace cub {
+// BlockScan's ExclusiveSum, written out with barriers.
+template <class T, int Threads>
+class BlockScan {
+public:
+    struct TempStorage {
+        T values[Threads];
+    };
+    explicit BlockScan(TempStorage& storage) : storage_(storage) {}
+    void ExclusiveSum(T input, T& output, T& aggregate) {
+        const unsigned thread = threadIdx.x;
+        __syncthreads();
+        storage_.values[thread] = input;
+        __syncthreads();
+        T running{};
+        for (unsigned t = 0; t < thread; ++t) running += storage_.values[t];
+        output = running;
+        for (unsigned t = thread; t < unsigned(Threads); ++t) running += storage_.values[t];
+        aggregate = running;
+        __syncthreads();
+    }
+
+private:
+    TempStorage& storage_;
+};
+}  // namespace cub
+
+// The runtime API subset the backend calls.
+enum cudaError_t {
+    cudaSuccess = 0,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidValue = 1,
+    cudaErrorUnknown = 999,
+    cudaErrorStreamCaptureInvalidated = 901,
+};
+enum cudaMemcpyKind { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDeviceToDevice = 3 };
+enum cudaStreamCaptureMode { cudaStreamCaptureModeGlobal = 0, cudaStreamCaptureModeThreadLocal = 1 };
+inline constexpr unsigned cudaStreamNonBlocking = 1;
+
+struct EmulatedGraph {
+    std::vector<std::function<void()>> work;
+};
+struct EmulatedStream {
+    bool capturing = false;
+    std::vector<std::function<void()>> captured;
+};
+using cudaStream_t = EmulatedStream*;
+using cudaGraph_t = EmulatedGraph*;
+using cudaGraphExec_t = EmulatedGraph*;
+
+inline const char* cudaGetErrorName(cudaError_t error) {
+    switch (error) {
+        case cudaSuccess: return "cudaSuccess";
+        case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+        case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+        case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+        default: return "cudaErrorUnknown";
+    }
+}
+inline const char* cudaGetErrorString(cudaError_t error) { return cudaGetErrorName(error); }
+inline cudaError_t cudaGetLastError() { return cudaSuccess; }
+inline cudaError_t cudaGetDeviceCount(int* count) {
+    *count = 1;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGetDevice(int* device) {
+    *device = 0;
+    return cudaSuccess;
+}
+inline cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+inline cudaError_t cudaMalloc(void** pointer, std::size_t bytes) {
+    *pointer = std::malloc(bytes);
+    if (*pointer == nullptr) return cudaErrorMemoryAllocation;
+    std::memset(*pointer, 0xA5, bytes);  // garbage, as cudaMalloc gives, so unset state shows
+    return cudaSuccess;
+}
+inline cudaError_t cudaFree(void* pointer) {
+    std::free(pointer);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void* target, const void* source, std::size_t bytes, cudaMemcpyKind, cudaStream_t) {
+    std::memcpy(target, source, bytes);
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned) {
+    *stream = new EmulatedStream;
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+    delete stream;
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
+    if (stream->capturing) return cudaErrorInvalidValue;
+    stream->capturing = true;
+    stream->captured.clear();
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+    if (!stream->capturing) return cudaErrorInvalidValue;
+    stream->capturing = false;
+    *graph = new EmulatedGraph{std::move(stream->captured)};
+    return cudaSuccess;
+}
+inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+    *exec = new EmulatedGraph(*graph);
+    return cudaSuccess;
+}
+inline cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+    delete graph;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+    delete exec;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+    if (stream->capturing) return cudaErrorInvalidValue;
+    for (const auto& work : exec->work) work();
+    return cudaSuccess;
+}
+
+namespace spikegraph::cuda_backend {
+
+template <class... Parameters, class... Arguments>
+void launch_kernel(void (*kernel)(Parameters...), dim3 grid, dim3 block, cudaStream_t stream, Arguments&&... arguments) {
+    auto run = [=] {
+        cpu_backend::FlushDenormalsGuard flush;  // as nvcc -ftz=true, which spikegraph::cuda sets
+        auto& state = cuda_emulation::block_state();
+        state.grid_dim = grid;
+        state.block_dim = block;
+        state.ballot.assign((block.x + 31) / 32, 0u);
+        for (unsigned z = 0; z < grid.z; ++z)
+            for (unsigned y = 0; y < grid.y; ++y)
+                for (unsigned x = 0; x < grid.x; ++x) {
+                    state.block_index = dim3(x, y, z);
+                    const std::function<void()> body = [&] { kernel(arguments...); };
+                    cuda_emulation::BlockScheduler::instance().run(block.x, body);
+                }
+    };
+    if (stream != nullptr && stream->capturing) stream->captured.push_back(run);
+    else run();
+}
+
+}  // namespace spikegraph::cuda_backend

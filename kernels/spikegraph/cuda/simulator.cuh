@@ -1,0 +1,573 @@
+#pragma once
+// The CUDA backend's inference simulator: the interface of
+// cpu_backend::Simulator (docs/architecture.md, "The backend contract") over
+// device buffers and the kernels of kernels.cuh. The time loop runs as a CUDA
+// Graph of `steps_per_launch` steps (two kernels a step) launched back to back,
+// so no step waits for the host; the host synchronises once per run().
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <spikegraph/cuda/runtime.hpp>
+
+#include <spikegraph/compile/input_batch.hpp>
+#include <spikegraph/compile/simulation_options.hpp>
+#include <spikegraph/connection_storage.hpp>
+#include <spikegraph/connection_storage_check.hpp>
+#include <spikegraph/cpu/input_source.hpp>
+#include <spikegraph/cuda/cuda_error.hpp>
+#include <spikegraph/cuda/device_buffer.hpp>
+#include <spikegraph/cuda/device_network.cuh>
+#include <spikegraph/cuda/kernels.cuh>
+#include <spikegraph/cuda/spike_input_schedule.hpp>
+#include <spikegraph/graph/network.hpp>
+#include <spikegraph/recorded_spikes.hpp>
+
+namespace spikegraph::cuda_backend {
+
+// At most this many steps are captured in one CUDA Graph; a run launches it
+// ceil(T / 256) times.
+inline constexpr int steps_per_launch = 256;
+
+template <class Net>
+class Simulator {
+public:
+    static constexpr std::size_t num_populations = Net::num_populations;
+    static constexpr std::size_t num_connections = Net::num_connections;
+    using Layout = KernelLayout<Net>;
+
+    static_assert(std::is_trivially_copyable_v<DeviceNetwork<Net>>,
+                  "spikegraph: a model's Dynamics must be trivially copyable to reach CUDA kernels");
+    static_assert(sizeof(DeviceNetwork<Net>) + sizeof(int) <= 4096,
+                  "spikegraph: this network's description exceeds the 4 KiB a CUDA kernel parameter may hold; "
+                  "use fewer populations or connections per network on the cuda backend");
+
+    Simulator(const Net& net, const SimulationOptions& options) : net_(net), options_(options) {
+        options_.validate();
+        // Lanes are the grid's y dimension.
+        if (options_.batch_size > 65535)
+            detail::throw_invalid("batch_size must be <= 65535 on the cuda backend (the CUDA grid's y limit), got ",
+                                  options_.batch_size);
+        device_ = require_device();
+        // Non-blocking: ordered with nothing but itself, so copies and kernels
+        // of this simulator never wait for (or break the graph capture of) others.
+        check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+        graphs_.reserve(max_cached_graphs);
+        try {
+            allocate();
+            reset(unsigned(options_.batch_size));  // defined state before the first run, as on the CPU
+        } catch (...) {
+            release_graphs();
+            cudaStreamDestroy(stream_);
+            throw;
+        }
+    }
+    Simulator(const Simulator&) = delete;
+    Simulator& operator=(const Simulator&) = delete;
+    ~Simulator() {
+        int current = device_;
+        if (cudaGetDevice(&current) == cudaSuccess && current != device_) cudaSetDevice(device_);
+        release_graphs();
+        if (stream_) cudaStreamDestroy(stream_);
+        if (current != device_) cudaSetDevice(current);
+    }
+
+    const SimulationOptions& options() const { return options_; }
+    const Net& network() const { return net_; }
+    std::size_t active_lanes() const { return active_lanes_; }
+
+    // Gives input population P its inputs for the next run(); the batch's lane
+    // count (<= batch_size) sets how many lanes run. Inputs are copied to the
+    // device here, once per batch.
+    template <std::size_t P>
+    void set_input(const InputBatch& batch) {
+        DeviceGuard guard(device_);
+        using Pop = typename Net::template population_type<P>;
+        using Model = typename Pop::neuron_type;
+        auto& b = std::get<P>(populations_);
+        if constexpr (Model::kind == NeuronKind::value_input) {
+            ValueLanes<Pop> lanes{b.input_dynamics, b.host_prepared, b.host_example_index};
+            const std::size_t count = cpu_backend::load_input_batch<Pop>(lanes, batch, options_.batch_size);
+            b.prepared.upload(std::span<const float>(b.host_prepared).first(count * Pop::size), input_what<Pop>(), stream_);
+            b.example_index.upload(std::span<const std::uint64_t>(b.host_example_index).first(count), input_what<Pop>(), stream_);
+            active_lanes_ = count;
+        } else {
+            NoLanes lanes;
+            const std::size_t count = cpu_backend::load_input_batch<Pop>(lanes, batch, options_.batch_size);
+            b.schedule = build_spike_input_schedule<Pop, P>(net_.template population<P>().neuron, options_.dt, batch,
+                                                            options_.example_timesteps);
+            b.schedule_offsets.upload(b.schedule.offsets, input_what<Pop>(), stream_);
+            b.schedule_ids.reserve(std::max<std::size_t>(b.schedule.ids.size(), 1), input_what<Pop>());
+            b.schedule_ids.upload(b.schedule.ids, input_what<Pop>(), stream_);
+            active_lanes_ = count;
+        }
+    }
+
+    // Resets every state variable, input buffer and readout, then simulates
+    // example_timesteps steps for the active lanes.
+    void run() {
+        DeviceGuard guard(device_);
+        const unsigned lanes = unsigned(active_lanes_);
+        const int steps = options_.example_timesteps;
+        prepare_recording(lanes, steps);
+        if (lanes == 0) return;
+        const DeviceNetwork<Net> description = describe(lanes);
+        cudaGraphExec_t graph = graph_for(description);
+        launch_reset(description);
+        for (int launch = 0; launch < launches(); ++launch)
+            check(cudaGraphLaunch(graph, stream_), "cudaGraphLaunch of the time loop");
+        check(cudaStreamSynchronize(stream_), "simulating " + std::to_string(steps) + " steps of " +
+                                                  std::to_string(lanes) + " lanes (the time loop's kernels)");
+        collect_statistics(lanes);
+        collect_recordings(lanes, steps);
+    }
+
+    // Readout of population P after run(): [lane][neuron] for the active lanes.
+    template <std::size_t P>
+    void readout(std::span<float> out) const {
+        DeviceGuard guard(device_);
+        using Pop = typename Net::template population_type<P>;
+        static_assert(Pop::has_readout, "spikegraph: this population has no readout");
+        const auto& b = std::get<P>(populations_);
+        const std::size_t count = active_lanes_ * Pop::size;
+        b.readout.download(out.first(count), "readout of population '" + Pop::name.str() + "'", stream_);
+        for (std::size_t i = 0; i < count; ++i) out[i] = b.readout_dynamics.result(out[i]);
+    }
+
+    // Current value of variable V of population P: [lane][neuron], all lanes (copied from the device).
+    template <std::size_t P, std::size_t V>
+    std::span<const float> variable() const {
+        DeviceGuard guard(device_);
+        using Pop = typename Net::template population_type<P>;
+        const auto& b = std::get<P>(populations_);
+        b.host_variable.resize(options_.batch_size * Pop::size);
+        b.variables[V].download(b.host_variable, "variable of population '" + Pop::name.str() + "'", stream_);
+        return b.host_variable;
+    }
+
+    template <std::size_t C>
+    const detail::ConnectionStorage& connection_storage() const {
+        return std::get<C>(connections_).storage;
+    }
+    template <std::size_t C>
+    void set_weights(std::span<const float> weights) {
+        DeviceGuard guard(device_);
+        using Conn = typename Net::template connection_type<C>;
+        auto& b = std::get<C>(connections_);
+        // Validated on a copy and uploaded before the host copy changes, so a
+        // failure leaves host and device agreeing on the old weights.
+        detail::ConnectionStorage updated = b.storage;
+        detail::replace_weights(updated, weights, name_view<Conn::name>);
+        b.weights.upload(updated.weights, "weights of connection '" + Conn::name.str() + "'", stream_);
+        b.storage.weights = std::move(updated.weights);
+    }
+    template <std::size_t C>
+    void set_connection_storage(detail::ConnectionStorage storage) {
+        DeviceGuard guard(device_);
+        using Conn = typename Net::template connection_type<C>;
+        detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
+                                         Conn::post_type::size, "connection '" + Conn::name.str() + "'");
+        upload_connection<C>(std::move(storage));
+    }
+
+    void stop_recording() {
+        spike_recording_.fill(false);
+        recorded_variable_keys_.clear();
+        recorded_variables_.clear();
+    }
+    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
+    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
+
+    void record_variable(std::size_t population, std::size_t variable, bool enabled) {
+        auto key = std::make_pair(population, variable);
+        auto it = std::find(recorded_variable_keys_.begin(), recorded_variable_keys_.end(), key);
+        if (enabled && it == recorded_variable_keys_.end()) {
+            recorded_variable_keys_.push_back(key);
+            recorded_variables_.emplace_back();
+        } else if (!enabled && it != recorded_variable_keys_.end()) {
+            const auto index = std::size_t(it - recorded_variable_keys_.begin());
+            recorded_variable_keys_.erase(it);
+            recorded_variables_.erase(recorded_variables_.begin() + std::ptrdiff_t(index));
+        }
+    }
+    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
+        auto key = std::make_pair(population, variable);
+        auto it = std::find(recorded_variable_keys_.begin(), recorded_variable_keys_.end(), key);
+        if (it == recorded_variable_keys_.end())
+            detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
+        return recorded_variables_[std::size_t(it - recorded_variable_keys_.begin())];
+    }
+
+    template <std::size_t P>
+    std::span<const std::uint64_t> spike_totals() const {
+        return std::span<const std::uint64_t>(std::get<P>(populations_).host_totals).first(active_lanes_);
+    }
+    std::uint64_t synaptic_events() const {
+        std::uint64_t total = 0;
+        for_each_connection([&]<std::size_t C>(const auto& b) {
+            for (std::size_t lane = 0; lane < active_lanes_; ++lane) total += b.host_events[lane];
+        });
+        return total;
+    }
+
+    // The device this simulator runs on (cudaGetDevice at construction).
+    int device() const { return device_; }
+
+private:
+    template <class Pop>
+    struct PopulationBuffers {
+        using Model = typename Pop::neuron_type;
+        static constexpr std::size_t num_variables = Model::Variables::size;
+        typename Model::Dynamics dynamics{};
+        typename Pop::readout_type::Dynamics readout_dynamics{};
+        NeuronState<Model> initial{};
+        std::array<DeviceBuffer<float>, num_variables> variables;
+        DeviceBuffer<float> readout;
+        DeviceBuffer<std::uint32_t> spike_ids, spike_counts;
+        DeviceBuffer<unsigned long long> total_spikes;
+        std::vector<std::uint64_t> host_totals;
+        mutable std::vector<float> host_variable;
+        // value inputs
+        typename Model::Dynamics input_dynamics{};
+        DeviceBuffer<float> prepared;
+        DeviceBuffer<std::uint64_t> example_index;
+        std::vector<float> host_prepared;
+        std::vector<std::uint64_t> host_example_index;
+        // spike inputs
+        SpikeInputSchedule schedule;
+        DeviceBuffer<std::uint32_t> schedule_offsets, schedule_ids;
+        // recording
+        DeviceBuffer<std::uint32_t> spike_record;
+        std::array<DeviceBuffer<float>, num_variables> variable_record;
+    };
+    template <class Conn>
+    struct ConnectionBuffers {
+        typename Conn::synapse_type::Dynamics synapse{};
+        detail::ConnectionStorage storage;
+        DeviceBuffer<float> in_syn, weights;
+        DeviceBuffer<std::uint32_t> row_start, columns;
+        DeviceBuffer<unsigned long long> events;
+        std::vector<std::uint64_t> host_events;
+    };
+    template <class T>
+    struct Tuples;
+    template <class... Pops, class... Conns>
+    struct Tuples<Network<boost::hana::tuple<Pops...>, boost::hana::tuple<Conns...>>> {
+        using populations = std::tuple<PopulationBuffers<Pops>...>;
+        using connections = std::tuple<ConnectionBuffers<Conns>...>;
+    };
+
+    // Prepares a value input's lanes on the host (the firing bound of each
+    // neuron, as the CPU backend prepares it) for one upload.
+    template <class Pop>
+    struct ValueLanes {
+        const typename Pop::neuron_type::Dynamics& dynamics;
+        std::vector<float>& prepared;
+        std::vector<std::uint64_t>& example_index;
+        void set_lane(std::size_t lane, const InputBatch& batch) {
+            const float* row = batch.values.at(lane);
+            for (std::size_t i = 0; i < Pop::size; ++i) prepared[lane * Pop::size + i] = dynamics.prepare(row[i]);
+            example_index[lane] = batch.example_index[lane];
+        }
+    };
+    struct NoLanes {
+        void set_lane(std::size_t, const InputBatch&) {}
+    };
+    template <class Pop>
+    static std::string input_what() {
+        return "inputs of population '" + Pop::name.str() + "'";
+    }
+
+    template <class F>
+    void for_each_population(F&& f) {
+        [&]<std::size_t... P>(std::index_sequence<P...>) {
+            (f.template operator()<P>(std::get<P>(populations_)), ...);
+        }(std::make_index_sequence<num_populations>{});
+    }
+    template <class F>
+    void for_each_connection(F&& f) {
+        [&]<std::size_t... C>(std::index_sequence<C...>) {
+            (f.template operator()<C>(std::get<C>(connections_)), ...);
+        }(std::make_index_sequence<num_connections>{});
+    }
+    template <class F>
+    void for_each_connection(F&& f) const {
+        [&]<std::size_t... C>(std::index_sequence<C...>) {
+            (f.template operator()<C>(std::get<C>(connections_)), ...);
+        }(std::make_index_sequence<num_connections>{});
+    }
+
+    void allocate() {
+        const std::size_t lanes = options_.batch_size;
+        for_each_population([&]<std::size_t P>(auto& b) {
+            using Pop = typename Net::template population_type<P>;
+            using Model = typename Pop::neuron_type;
+            const auto& pop = net_.template population<P>();
+            const std::string what = "population '" + Pop::name.str() + "'";
+            pop.neuron.validate(name_view<Pop::name>);
+            b.dynamics = pop.neuron.dynamics(options_.dt);
+            b.readout_dynamics = pop.readout.dynamics(options_.dt, options_.example_timesteps);
+            b.initial = pop.neuron.initial_state();
+            for (auto& v : b.variables) v.allocate(lanes * Pop::size, "a state variable of " + what);
+            if constexpr (Pop::has_readout) b.readout.allocate(lanes * Pop::size, "the readout of " + what);
+            b.spike_ids.allocate(lanes * Pop::size, "the spike queue of " + what);
+            b.spike_counts.allocate(lanes * segments_of<Pop>, "the spike counts of " + what);
+            b.total_spikes.allocate(lanes, "the spike totals of " + what);
+            b.host_totals.assign(lanes, 0);
+            if constexpr (Model::kind == NeuronKind::value_input) {
+                b.input_dynamics = pop.neuron.dynamics(options_.dt);
+                b.prepared.allocate(lanes * Pop::size, "the inputs of " + what);
+                b.example_index.allocate(lanes, "the example indices of " + what);
+                b.host_prepared.assign(lanes * Pop::size, 0.0f);
+                b.host_example_index.assign(lanes, 0);
+            } else if constexpr (Model::kind == NeuronKind::spike_input) {
+                b.schedule_offsets.allocate(lanes * std::size_t(options_.example_timesteps + 1), "the input schedule of " + what);
+            }
+        });
+        for_each_connection([&]<std::size_t C>(auto& b) {
+            using Conn = typename Net::template connection_type<C>;
+            const auto& c = net_.template connection<C>();
+            c.synapse.validate(name_view<Conn::name>);
+            b.synapse = c.synapse.dynamics(options_.dt);
+            b.in_syn.allocate(lanes * Conn::post_type::size, "in_syn of connection '" + Conn::name.str() + "'");
+            b.events.allocate(lanes, "the event counts of connection '" + Conn::name.str() + "'");
+            b.host_events.assign(lanes, 0);
+            upload_connection<C>(detail::build_connection(c.connectivity, Conn::pre_type::size, Conn::post_type::size,
+                                                          options_.seed, C, Conn::name.str()));
+        });
+        step_base_.allocate(1, "the step counter");
+        spike_recording_.fill(false);
+        recorded_spikes_.fill({});
+    }
+
+    template <std::size_t C>
+    void upload_connection(detail::ConnectionStorage storage) {
+        using Conn = typename Net::template connection_type<C>;
+        auto& b = std::get<C>(connections_);
+        const std::string what = " of connection '" + Conn::name.str() + "'";
+        DeviceBuffer<float> weights(storage.weights.size(), "the weights" + what);
+        DeviceBuffer<std::uint32_t> row_start(storage.row_start.size(), "the CSR row starts" + what);
+        DeviceBuffer<std::uint32_t> columns(storage.columns.size(), "the CSR columns" + what);
+        weights.upload(storage.weights, "the weights" + what, stream_);
+        row_start.upload(storage.row_start, "the CSR row starts" + what, stream_);
+        columns.upload(storage.columns, "the CSR columns" + what, stream_);
+        // Only now, with every copy done, does the connection change.
+        b.weights = std::move(weights);
+        b.row_start = std::move(row_start);
+        b.columns = std::move(columns);
+        b.storage = std::move(storage);
+    }
+
+    // The kernels' view of every buffer, with zeroed padding so that two
+    // descriptions compare equal byte for byte when they describe the same run.
+    DeviceNetwork<Net> describe(unsigned lanes) {
+        DeviceNetwork<Net> description;
+        std::memset(static_cast<void*>(&description), 0, sizeof description);
+        for_each_population([&]<std::size_t P>(auto& b) {
+            using Pop = typename Net::template population_type<P>;
+            using Model = typename Pop::neuron_type;
+            auto& d = get<P>(description.populations);
+            d.dynamics = b.dynamics;
+            d.readout = b.readout_dynamics;
+            d.initial = b.initial;
+            for (std::size_t v = 0; v < b.variables.size(); ++v) d.variables[v] = b.variables[v].data();
+            d.readout_accumulator = b.readout.data();
+            d.spike_ids = b.spike_ids.data();
+            d.spike_counts = b.spike_counts.data();
+            d.total_spikes = b.total_spikes.data();
+            d.prepared = b.prepared.data();
+            d.example_index = b.example_index.data();
+            d.schedule_offsets = b.schedule_offsets.data();
+            d.schedule_ids = b.schedule_ids.data();
+            // SpikeInput spikes are recorded from the host's schedule.
+            if (spike_recording_[P] && Model::kind != NeuronKind::spike_input) d.spike_record = b.spike_record.data();
+        });
+        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
+            const auto [p, v] = recorded_variable_keys_[r];
+            for_each_population([&]<std::size_t P>(auto& b) {
+                if (P == p && v < b.variable_record.size())
+                    get<P>(description.populations).variable_record[v] = b.variable_record[v].data();
+            });
+        }
+        for_each_connection([&]<std::size_t C>(auto& b) {
+            auto& d = get<C>(description.connections);
+            d.synapse = b.synapse;
+            d.in_syn = b.in_syn.data();
+            d.weights = b.weights.data();
+            d.row_start = b.row_start.data();
+            d.columns = b.columns.data();
+            d.events = b.events.data();
+        });
+        description.seed = options_.seed;
+        description.timesteps = options_.example_timesteps;
+        description.lanes = lanes;
+        description.step_base = step_base_.data();
+        return description;
+    }
+
+    // The captured time loop for a description (kernel parameters are baked
+    // into a graph); a few are kept, e.g. for full and partial last batches.
+    cudaGraphExec_t graph_for(const DeviceNetwork<Net>& description) {
+        std::array<unsigned char, sizeof(DeviceNetwork<Net>)> key;
+        std::memcpy(key.data(), &description, sizeof description);
+        for (auto& cached : graphs_)
+            if (cached.key == key) return cached.exec;
+        const int steps = steps_in_launch();
+        const dim3 update_grid(Layout::update_blocks, description.lanes);
+        const dim3 propagate_grid(Layout::propagate_blocks, description.lanes);
+        cudaGraph_t graph = nullptr;
+        check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+        for (int step = 0; step < steps; ++step) {
+            launch_kernel(update_kernel<Net>, update_grid, dim3(block_size), stream_, description, step);
+            if constexpr (Layout::propagate_blocks > 0)
+                launch_kernel(propagate_kernel<Net>, propagate_grid, dim3(block_size), stream_, description, step);
+        }
+        launch_kernel(advance_step_kernel<Net>, dim3(1), dim3(1), stream_, description.step_base, steps);
+        const cudaError_t launched = cudaGetLastError();
+        const cudaError_t captured = cudaStreamEndCapture(stream_, &graph);
+        cudaGraphExec_t exec = nullptr;
+        cudaError_t instantiated = cudaErrorStreamCaptureInvalidated;
+        if (launched == cudaSuccess && captured == cudaSuccess) instantiated = cudaGraphInstantiate(&exec, graph, 0);
+        if (graph) cudaGraphDestroy(graph);
+        check(launched, "launching the time loop's kernels for capture");
+        check(captured, "cudaStreamEndCapture of the time loop");
+        check(instantiated, "cudaGraphInstantiate of the time loop");
+        if (graphs_.size() == max_cached_graphs) {
+            cudaGraphExecDestroy(graphs_.front().exec);
+            graphs_.erase(graphs_.begin());
+        }
+        graphs_.push_back({key, exec});
+        return exec;
+    }
+    void release_graphs() noexcept {
+        for (auto& cached : graphs_) cudaGraphExecDestroy(cached.exec);
+        graphs_.clear();
+    }
+
+    // ceil(T / steps_per_launch) launches of equal length, so at most
+    // launches() - 1 captured steps overrun the example's end.
+    int launches() const { return (options_.example_timesteps + steps_per_launch - 1) / steps_per_launch; }
+    int steps_in_launch() const { return (options_.example_timesteps + launches() - 1) / launches(); }
+
+    void launch_reset(const DeviceNetwork<Net>& description) {
+        launch_kernel(reset_kernel<Net>, dim3(reset_blocks(description.lanes)), dim3(block_size), stream_, description);
+        check(cudaGetLastError(), "launching reset_kernel");
+    }
+    void reset(unsigned lanes) {
+        launch_reset(describe(lanes));
+        check(cudaStreamSynchronize(stream_), "resetting the network's state");
+    }
+
+    static unsigned reset_blocks(unsigned lanes) {
+        std::size_t largest = 1;
+        for (std::size_t size : Net::population_sizes) largest = std::max(largest, size);
+        const std::size_t blocks = (std::size_t(lanes) * largest + block_size - 1) / block_size;
+        return unsigned(std::min<std::size_t>(blocks, 4096));
+    }
+
+    void prepare_recording(unsigned lanes, int steps) {
+        for_each_population([&]<std::size_t P>(auto& b) {
+            using Pop = typename Net::template population_type<P>;
+            if (!spike_recording_[P]) return;
+            recorded_spikes_[P].steps.assign(lanes, {});
+            recorded_spikes_[P].ids.assign(lanes, {});
+            if constexpr (Pop::neuron_type::kind != NeuronKind::spike_input)
+                b.spike_record.reserve(std::size_t(steps) * options_.batch_size * record_words_of<Pop>,
+                                       "the spike recording of population '" + Pop::name.str() + "'");
+        });
+        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
+            const auto [p, v] = recorded_variable_keys_[r];
+            recorded_variables_[r].assign(std::size_t(lanes) * std::size_t(steps) * Net::population_sizes[p], 0.0f);
+            for_each_population([&]<std::size_t P>(auto& b) {
+                using Pop = typename Net::template population_type<P>;
+                if (P == p && v < b.variable_record.size())
+                    b.variable_record[v].reserve(options_.batch_size * std::size_t(steps) * Pop::size,
+                                                 "the variable recording of population '" + Pop::name.str() + "'");
+            });
+        }
+    }
+
+    void collect_statistics(unsigned lanes) {
+        std::vector<unsigned long long> counts(lanes);
+        for_each_population([&]<std::size_t P>(auto& b) {
+            using Pop = typename Net::template population_type<P>;
+            b.total_spikes.download(counts, "the spike totals of population '" + Pop::name.str() + "'", stream_);
+            std::copy(counts.begin(), counts.end(), b.host_totals.begin());
+        });
+        for_each_connection([&]<std::size_t C>(auto& b) {
+            using Conn = typename Net::template connection_type<C>;
+            b.events.download(counts, "the event counts of connection '" + Conn::name.str() + "'", stream_);
+            std::copy(counts.begin(), counts.end(), b.host_events.begin());
+        });
+    }
+
+    void collect_recordings(unsigned lanes, int steps) {
+        for_each_population([&]<std::size_t P>(auto& b) {
+            using Pop = typename Net::template population_type<P>;
+            if (!spike_recording_[P]) return;
+            auto& recorded = recorded_spikes_[P];
+            if constexpr (Pop::neuron_type::kind == NeuronKind::spike_input) {
+                for (unsigned lane = 0; lane < lanes; ++lane)
+                    for (int step = 0; step < steps; ++step)
+                        for (std::uint32_t s = b.schedule.begin(lane, step); s < b.schedule.end(lane, step); ++s) {
+                            recorded.steps[lane].push_back(step);
+                            recorded.ids[lane].push_back(b.schedule.ids[s]);
+                        }
+            } else {
+                constexpr std::size_t words = record_words_of<Pop>;
+                std::vector<std::uint32_t> bits(std::size_t(steps) * lanes * words);
+                b.spike_record.download(bits, "the spike recording of population '" + Pop::name.str() + "'", stream_);
+                for (int step = 0; step < steps; ++step)
+                    for (unsigned lane = 0; lane < lanes; ++lane)
+                        for (std::size_t w = 0; w < words; ++w)
+                            for (std::uint32_t word = bits[(std::size_t(step) * lanes + lane) * words + w]; word != 0;
+                                 word &= word - 1) {
+                                recorded.steps[lane].push_back(step);
+                                recorded.ids[lane].push_back(std::uint32_t(w * 32 + std::size_t(std::countr_zero(word))));
+                            }
+            }
+        });
+        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
+            const auto [p, v] = recorded_variable_keys_[r];
+            for_each_population([&]<std::size_t P>(auto& b) {
+                using Pop = typename Net::template population_type<P>;
+                if (P == p && v < b.variable_record.size())
+                    b.variable_record[v].download(recorded_variables_[r],
+                                                  "the variable recording of population '" + Pop::name.str() + "'", stream_);
+            });
+        }
+    }
+
+    struct CachedGraph {
+        std::array<unsigned char, sizeof(DeviceNetwork<Net>)> key;
+        cudaGraphExec_t exec;
+    };
+    static constexpr std::size_t max_cached_graphs = 4;
+
+    Net net_;
+    SimulationOptions options_;
+    int device_ = 0;
+    cudaStream_t stream_ = nullptr;
+    std::size_t active_lanes_ = 0;
+    typename Tuples<Net>::populations populations_;
+    typename Tuples<Net>::connections connections_;
+    DeviceBuffer<int> step_base_;
+    std::vector<CachedGraph> graphs_;
+    std::array<bool, num_populations> spike_recording_{};
+    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
+    std::vector<std::pair<std::size_t, std::size_t>> recorded_variable_keys_;
+    std::vector<std::vector<float>> recorded_variables_;
+};
+
+}  // namespace spikegraph::cuda_backend
