@@ -20,7 +20,7 @@
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/neuron_update.hpp>
 #include <spikegraph/philox.hpp>
-#include <spikegraph/recorded_spikes.hpp>
+#include <spikegraph/recordings.hpp>
 
 namespace spikegraph::cpu_backend {
 
@@ -42,7 +42,7 @@ inline constexpr std::size_t chunks_of =
 // (lanes share only read-only weights). Otherwise every step is split into a
 // neuron phase and a propagation phase, each parallel over lanes x chunks.
 template <class Net>
-class Simulator {
+class Simulator : public Recordings<Net::num_populations> {
 public:
     static constexpr std::size_t num_populations = Net::num_populations;
     static constexpr std::size_t num_connections = Net::num_connections;
@@ -75,8 +75,6 @@ public:
             buffers.in_syn.assign(lanes * Conn::post_type::size, 0.0f);
             buffers.events.assign(lanes, 0);
         });
-        spike_recording_.fill(false);
-        recorded_spikes_.fill({});
     }
 
     const SimulationOptions& options() const { return options_; }
@@ -97,7 +95,7 @@ public:
         FlushDenormalsGuard flush;
         const std::size_t lanes = active_lanes_;
         const int steps = options_.example_timesteps;
-        prepare_recording(lanes, steps);
+        this->prepare_recordings(lanes, steps, Net::population_sizes);
         if (lanes >= pool_.size() || pool_.size() == 1) {
             pool_.parallel_for(lanes, [&](std::size_t lane) {
                 reset_lane(lane);
@@ -152,38 +150,6 @@ public:
         detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
                                          Conn::post_type::size, "connection '" + Conn::name.str() + "'");
         std::get<C>(connections_).storage = std::move(storage);
-    }
-
-    // Turns every kind of recording off (the compiled network does this before each evaluate/predict).
-    void stop_recording() {
-        spike_recording_.fill(false);
-        recorded_variable_keys_.clear();
-        recorded_variables_.clear();
-    }
-
-    // Spike recording, enabled per population before run().
-    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
-    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
-
-    // Variable recording: [lane][step][neuron] of one variable of one population.
-    void record_variable(std::size_t population, std::size_t variable, bool enabled) {
-        auto key = std::make_pair(population, variable);
-        auto it = std::find(recorded_variable_keys_.begin(), recorded_variable_keys_.end(), key);
-        if (enabled && it == recorded_variable_keys_.end()) {
-            recorded_variable_keys_.push_back(key);
-            recorded_variables_.emplace_back();
-        } else if (!enabled && it != recorded_variable_keys_.end()) {
-            const auto index = std::size_t(it - recorded_variable_keys_.begin());
-            recorded_variable_keys_.erase(it);
-            recorded_variables_.erase(recorded_variables_.begin() + std::ptrdiff_t(index));
-        }
-    }
-    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
-        auto key = std::make_pair(population, variable);
-        auto it = std::find(recorded_variable_keys_.begin(), recorded_variable_keys_.end(), key);
-        if (it == recorded_variable_keys_.end())
-            detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
-        return recorded_variables_[std::size_t(it - recorded_variable_keys_.begin())];
     }
 
     // Spikes emitted by population P in the last run, per lane.
@@ -417,26 +383,14 @@ private:
         b.events[lane] += events;
     }
 
-    // Recording. Buffers are sized before the run; each lane writes only its
-    // own part, so the lane-parallel mode records without synchronisation.
-    void prepare_recording(std::size_t lanes, int steps) {
-        for (std::size_t p = 0; p < num_populations; ++p) {
-            if (!spike_recording_[p]) continue;
-            recorded_spikes_[p].steps.assign(lanes, {});
-            recorded_spikes_[p].ids.assign(lanes, {});
-        }
-        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
-            const auto [p, v] = recorded_variable_keys_[r];
-            recorded_variables_[r].assign(lanes * std::size_t(steps) * Net::population_sizes[p], 0.0f);
-        }
-    }
-
+    // Recording: each lane writes only its own part of buffers sized before
+    // the run, so the lane-parallel mode records without synchronisation.
     void record_lane(std::size_t lane, int step) {
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
-            if (spike_recording_[P]) {
-                auto& steps = recorded_spikes_[P].steps[lane];
-                auto& ids = recorded_spikes_[P].ids[lane];
+            if (this->recording_spikes(P)) {
+                auto& steps = this->spike_record(P).steps[lane];
+                auto& ids = this->spike_record(P).ids[lane];
                 for (std::size_t k = 0; k < chunks_of<Pop>; ++k) {
                     const std::uint32_t* spikes = b.spike_ids.data() + lane * Pop::size + k * neuron_chunk;
                     const std::uint32_t count = b.spike_counts[lane * chunks_of<Pop> + k];
@@ -445,11 +399,11 @@ private:
                 }
             }
         });
-        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
-            const auto [p, v] = recorded_variable_keys_[r];
+        for (std::size_t r = 0; r < this->variable_requests().size(); ++r) {
+            const auto [p, v] = this->variable_requests()[r];
             const std::size_t n = Net::population_sizes[p];
             const float* source = variable_data(p, v) + lane * n;
-            float* target = recorded_variables_[r].data() + (lane * std::size_t(options_.example_timesteps) + std::size_t(step)) * n;
+            float* target = this->variable_record(r).data() + (lane * std::size_t(options_.example_timesteps) + std::size_t(step)) * n;
             std::copy_n(source, n, target);
         }
     }
@@ -472,10 +426,6 @@ private:
     std::size_t active_lanes_ = 0;
     typename PopulationTuple<Net>::type populations_;
     typename ConnectionTuple<Net>::type connections_;
-    std::array<bool, num_populations> spike_recording_{};
-    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
-    std::vector<std::pair<std::size_t, std::size_t>> recorded_variable_keys_;
-    std::vector<std::vector<float>> recorded_variables_;
 };
 
 }  // namespace spikegraph::cpu_backend

@@ -32,7 +32,7 @@
 #include <spikegraph/cuda/kernels.cuh>
 #include <spikegraph/cuda/spike_input_schedule.hpp>
 #include <spikegraph/graph/network.hpp>
-#include <spikegraph/recorded_spikes.hpp>
+#include <spikegraph/recordings.hpp>
 
 namespace spikegraph::cuda_backend {
 
@@ -41,7 +41,7 @@ namespace spikegraph::cuda_backend {
 inline constexpr int steps_per_launch = 256;
 
 template <class Net>
-class Simulator {
+class Simulator : public Recordings<Net::num_populations> {
 public:
     static constexpr std::size_t num_populations = Net::num_populations;
     static constexpr std::size_t num_connections = Net::num_connections;
@@ -179,34 +179,6 @@ public:
         detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
                                          Conn::post_type::size, "connection '" + Conn::name.str() + "'");
         upload_connection<C>(std::move(storage));
-    }
-
-    void stop_recording() {
-        spike_recording_.fill(false);
-        recorded_variable_keys_.clear();
-        recorded_variables_.clear();
-    }
-    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
-    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
-
-    void record_variable(std::size_t population, std::size_t variable, bool enabled) {
-        auto key = std::make_pair(population, variable);
-        auto it = std::find(recorded_variable_keys_.begin(), recorded_variable_keys_.end(), key);
-        if (enabled && it == recorded_variable_keys_.end()) {
-            recorded_variable_keys_.push_back(key);
-            recorded_variables_.emplace_back();
-        } else if (!enabled && it != recorded_variable_keys_.end()) {
-            const auto index = std::size_t(it - recorded_variable_keys_.begin());
-            recorded_variable_keys_.erase(it);
-            recorded_variables_.erase(recorded_variables_.begin() + std::ptrdiff_t(index));
-        }
-    }
-    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
-        auto key = std::make_pair(population, variable);
-        auto it = std::find(recorded_variable_keys_.begin(), recorded_variable_keys_.end(), key);
-        if (it == recorded_variable_keys_.end())
-            detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
-        return recorded_variables_[std::size_t(it - recorded_variable_keys_.begin())];
     }
 
     template <std::size_t P>
@@ -347,8 +319,6 @@ private:
                                                           options_.seed, C, Conn::name.str()));
         });
         step_base_.allocate(1, "the step counter");
-        spike_recording_.fill(false);
-        recorded_spikes_.fill({});
     }
 
     template <std::size_t C>
@@ -391,10 +361,9 @@ private:
             d.schedule_offsets = b.schedule_offsets.data();
             d.schedule_ids = b.schedule_ids.data();
             // SpikeInput spikes are recorded from the host's schedule.
-            if (spike_recording_[P] && Model::kind != NeuronKind::spike_input) d.spike_record = b.spike_record.data();
+            if (this->recording_spikes(P) && Model::kind != NeuronKind::spike_input) d.spike_record = b.spike_record.data();
         });
-        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
-            const auto [p, v] = recorded_variable_keys_[r];
+        for (const auto& [p, v] : this->variable_requests()) {
             for_each_population([&]<std::size_t P>(auto& b) {
                 if (P == p && v < b.variable_record.size())
                     get<P>(description.populations).variable_record[v] = b.variable_record[v].data();
@@ -476,19 +445,17 @@ private:
         return unsigned(std::min<std::size_t>(blocks, 4096));
     }
 
+    // Host lists and device buffers for what is recorded in this run.
     void prepare_recording(unsigned lanes, int steps) {
+        this->prepare_recordings(lanes, steps, Net::population_sizes);
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
-            if (!spike_recording_[P]) return;
-            recorded_spikes_[P].steps.assign(lanes, {});
-            recorded_spikes_[P].ids.assign(lanes, {});
             if constexpr (Pop::neuron_type::kind != NeuronKind::spike_input)
-                b.spike_record.reserve(std::size_t(steps) * options_.batch_size * record_words_of<Pop>,
-                                       "the spike recording of population '" + Pop::name.str() + "'");
+                if (this->recording_spikes(P))
+                    b.spike_record.reserve(std::size_t(steps) * options_.batch_size * record_words_of<Pop>,
+                                           "the spike recording of population '" + Pop::name.str() + "'");
         });
-        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
-            const auto [p, v] = recorded_variable_keys_[r];
-            recorded_variables_[r].assign(std::size_t(lanes) * std::size_t(steps) * Net::population_sizes[p], 0.0f);
+        for (const auto& [p, v] : this->variable_requests()) {
             for_each_population([&]<std::size_t P>(auto& b) {
                 using Pop = typename Net::template population_type<P>;
                 if (P == p && v < b.variable_record.size())
@@ -515,8 +482,8 @@ private:
     void collect_recordings(unsigned lanes, int steps) {
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
-            if (!spike_recording_[P]) return;
-            auto& recorded = recorded_spikes_[P];
+            if (!this->recording_spikes(P)) return;
+            auto& recorded = this->spike_record(P);
             if constexpr (Pop::neuron_type::kind == NeuronKind::spike_input) {
                 for (unsigned lane = 0; lane < lanes; ++lane)
                     for (int step = 0; step < steps; ++step)
@@ -538,12 +505,12 @@ private:
                             }
             }
         });
-        for (std::size_t r = 0; r < recorded_variable_keys_.size(); ++r) {
-            const auto [p, v] = recorded_variable_keys_[r];
+        for (std::size_t r = 0; r < this->variable_requests().size(); ++r) {
+            const auto [p, v] = this->variable_requests()[r];
             for_each_population([&]<std::size_t P>(auto& b) {
                 using Pop = typename Net::template population_type<P>;
                 if (P == p && v < b.variable_record.size())
-                    b.variable_record[v].download(recorded_variables_[r],
+                    b.variable_record[v].download(this->variable_record(r),
                                                   "the variable recording of population '" + Pop::name.str() + "'", stream_);
             });
         }
@@ -564,10 +531,6 @@ private:
     typename Tuples<Net>::connections connections_;
     DeviceBuffer<int> step_base_;
     std::vector<CachedGraph> graphs_;
-    std::array<bool, num_populations> spike_recording_{};
-    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
-    std::vector<std::pair<std::size_t, std::size_t>> recorded_variable_keys_;
-    std::vector<std::vector<float>> recorded_variables_;
 };
 
 }  // namespace spikegraph::cuda_backend
