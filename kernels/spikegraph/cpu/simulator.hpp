@@ -14,6 +14,7 @@
 #include <spikegraph/compile/simulation_options.hpp>
 #include <spikegraph/connection_storage.hpp>
 #include <spikegraph/connection_storage_check.hpp>
+#include <spikegraph/cpu/buffer_tuples.hpp>
 #include <spikegraph/cpu/denormals.hpp>
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
@@ -190,38 +191,17 @@ private:
         std::vector<std::uint64_t> events;   // [lane]
     };
 
-    template <class T>
-    struct PopulationTuple;
-    template <class... Pops, class C>
-    struct PopulationTuple<Network<boost::hana::tuple<Pops...>, C>> {
-        template <std::size_t... I>
-        static auto make(std::index_sequence<I...>) -> std::tuple<PopulationBuffers<Pops, I>...>;
-        using type = decltype(make(std::index_sequence_for<Pops...>{}));
-    };
-    template <class T>
-    struct ConnectionTuple;
-    template <class P, class... Conns>
-    struct ConnectionTuple<Network<P, boost::hana::tuple<Conns...>>> {
-        using type = std::tuple<ConnectionBuffers<Conns>...>;
-    };
-
     template <class F>
     void for_each_population(F&& f) {
-        [&]<std::size_t... P>(std::index_sequence<P...>) {
-            (f.template operator()<P>(std::get<P>(populations_)), ...);
-        }(std::make_index_sequence<num_populations>{});
+        for_each_buffer(populations_, f);
     }
     template <class F>
     void for_each_connection(F&& f) {
-        [&]<std::size_t... C>(std::index_sequence<C...>) {
-            (f.template operator()<C>(std::get<C>(connections_)), ...);
-        }(std::make_index_sequence<num_connections>{});
+        for_each_buffer(connections_, f);
     }
     template <class F>
     void for_each_connection_const(F&& f) const {
-        [&]<std::size_t... C>(std::index_sequence<C...>) {
-            (f.template operator()<C>(std::get<C>(connections_)), ...);
-        }(std::make_index_sequence<num_connections>{});
+        for_each_buffer(connections_, f);
     }
 
     // Compile-time task tables: population P's chunks start at chunk_offset[P];
@@ -424,8 +404,8 @@ private:
     SimulationOptions options_;
     ThreadPool pool_;
     std::size_t active_lanes_ = 0;
-    typename PopulationTuple<Net>::type populations_;
-    typename ConnectionTuple<Net>::type connections_;
+    typename PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
+    typename ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
 };
 
 }  // namespace spikegraph::cpu_backend

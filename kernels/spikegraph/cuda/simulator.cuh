@@ -25,6 +25,7 @@
 #include <spikegraph/compile/simulation_options.hpp>
 #include <spikegraph/connection_storage.hpp>
 #include <spikegraph/connection_storage_check.hpp>
+#include <spikegraph/cpu/buffer_tuples.hpp>
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cuda/cuda_error.hpp>
 #include <spikegraph/cuda/device_buffer.hpp>
@@ -197,7 +198,7 @@ public:
     int device() const { return device_; }
 
 private:
-    template <class Pop>
+    template <class Pop, std::size_t Index>
     struct PopulationBuffers {
         using Model = typename Pop::neuron_type;
         static constexpr std::size_t num_variables = Model::Variables::size;
@@ -232,14 +233,6 @@ private:
         DeviceBuffer<unsigned long long> events;
         std::vector<std::uint64_t> host_events;
     };
-    template <class T>
-    struct Tuples;
-    template <class... Pops, class... Conns>
-    struct Tuples<Network<boost::hana::tuple<Pops...>, boost::hana::tuple<Conns...>>> {
-        using populations = std::tuple<PopulationBuffers<Pops>...>;
-        using connections = std::tuple<ConnectionBuffers<Conns>...>;
-    };
-
     // Prepares a value input's lanes on the host (the firing bound of each
     // neuron, as the CPU backend prepares it) for one upload.
     template <class Pop>
@@ -263,21 +256,15 @@ private:
 
     template <class F>
     void for_each_population(F&& f) {
-        [&]<std::size_t... P>(std::index_sequence<P...>) {
-            (f.template operator()<P>(std::get<P>(populations_)), ...);
-        }(std::make_index_sequence<num_populations>{});
+        cpu_backend::for_each_buffer(populations_, f);
     }
     template <class F>
     void for_each_connection(F&& f) {
-        [&]<std::size_t... C>(std::index_sequence<C...>) {
-            (f.template operator()<C>(std::get<C>(connections_)), ...);
-        }(std::make_index_sequence<num_connections>{});
+        cpu_backend::for_each_buffer(connections_, f);
     }
     template <class F>
     void for_each_connection(F&& f) const {
-        [&]<std::size_t... C>(std::index_sequence<C...>) {
-            (f.template operator()<C>(std::get<C>(connections_)), ...);
-        }(std::make_index_sequence<num_connections>{});
+        cpu_backend::for_each_buffer(connections_, f);
     }
 
     void allocate() {
@@ -527,8 +514,8 @@ private:
     int device_ = 0;
     cudaStream_t stream_ = nullptr;
     std::size_t active_lanes_ = 0;
-    typename Tuples<Net>::populations populations_;
-    typename Tuples<Net>::connections connections_;
+    typename cpu_backend::PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
+    typename cpu_backend::ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
     DeviceBuffer<int> step_base_;
     std::vector<CachedGraph> graphs_;
 };
