@@ -20,27 +20,17 @@
 
 #include <spikegraph/spikegraph.hpp>
 
+#include "../batching_network.hpp"
+
 namespace sg = spikegraph;
 
 namespace {
 
 constexpr std::size_t kExamples = 5;
 
-// The batching test's network: a 3000-neuron layer spans 12 update blocks (and
-// two CPU chunks), sparse recurrent rows cross post chunks, and two synapse
-// models feed the readout.
-constexpr auto spike_input = sg::population<"input", 100>(sg::SpikeInput{});
-constexpr auto big = sg::population<"big", 3000>(sg::LeakyIntegrateFire{.tau_mem = 20.0f});
-constexpr auto small = sg::population<"small", 30>(sg::LeakyIntegrateFire{.tau_mem = 10.0f});
-constexpr auto readout = sg::population<"output", 10>(sg::LeakyIntegrate{.tau_mem = 20.0f}, sg::AvgVar{});
-constexpr auto spike_net = sg::network(
-    spike_input >> sg::Dense{sg::Normal{-0.002f, 0.02f}} >> sg::Exponential{5.0f} >> big,
-    big >> sg::FixedProbability{0.01f, sg::Normal{0.0f, 0.15f}} >> sg::Exponential{5.0f} >> big,
-    big >> sg::FixedProbability{0.02f, sg::Normal{0.04f, 0.1f}} >> small,
-    big >> sg::Dense{sg::Normal{0.0f, 0.02f}} >> sg::Exponential{5.0f} >> readout,
-    small >> sg::Dense{sg::Normal{0.0f, 0.3f}} >> readout);
+// The batching test's network (3000 neurons: twelve update blocks).
+using namespace batching_network;
 
-// 300 Poisson inputs: two update blocks of a value input.
 constexpr auto poisson_input = sg::population<"input", 300>(sg::PoissonInput{});
 constexpr auto poisson_net = sg::network(
     poisson_input >> sg::Dense{sg::Normal{0.01f, 0.01f}} >> sg::Exponential{5.0f} >> small,
