@@ -12,8 +12,12 @@
 // T = 100, batch 1, flush-to-zero on, this machine kind). That reference is a
 // quoted number, not measured in this run, and is labelled so; it is only
 // given for T = 100. The simulator flushes denormals to zero itself.
+// Each --peer NAME=CMD runs BPTT on the same net and the same spike trains
+// after spikegraph's measurement (see event_prop_benchmark.cpp and
+// benchmarks/peers/README.md); --memory-bandwidth-gbs adds the roofline fields.
 //
 //   eprop_benchmark [--timesteps 100] [--batch 32] [--examples 256] [--threads 0] [--repeats 3]
+//                   [--peer NAME=CMD]... [--inputs-dir DIR] [--memory-bandwidth-gbs B]
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +28,7 @@
 #include <exception>
 #include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,21 +46,52 @@ constexpr std::size_t num_hidden = 256;
 constexpr std::size_t num_outputs = 20;
 constexpr double input_rate_hz = 10.0;
 constexpr float dt = 1.0f;
+constexpr float learning_rate = 1e-3f;
 
 // mlGeNN's SHD e-prop network: ALIF(v_thresh 0.6, tau_refrac 5 ms), weights
 // Normal(0, 1/sqrt(fan-in)). From 10 Hz input these give a hidden rate of
 // 10-30 Hz (printed), about where e-prop's regulariser keeps a trained network.
 constexpr sg::AdaptiveLeakyIntegrateFire alif{.v_thresh = 0.6f, .tau_refrac = 5.0f};
+constexpr sg::LeakyIntegrate readout_neuron{.tau_mem = 20.0f};
+constexpr float input_weight_sd = 0.0378f, recurrent_weight_sd = 0.0625f, output_weight_sd = 0.0625f;
 constexpr auto input = sg::population<"input", num_inputs>(sg::SpikeInput{});
 constexpr auto hidden = sg::population<"hidden", num_hidden>(alif);
-constexpr auto output = sg::population<"output", num_outputs>(sg::LeakyIntegrate{.tau_mem = 20.0f}, sg::SumVar{});
-constexpr auto net = sg::network(input >> sg::Dense{sg::Normal{0.0f, 0.0378f}} >> sg::Delta{} >> hidden,
-                                 hidden >> sg::Dense{sg::Normal{0.0f, 0.0625f}} >> sg::Delta{} >> hidden,
-                                 hidden >> sg::Dense{sg::Normal{0.0f, 0.0625f}} >> sg::Delta{} >> output);
+constexpr auto output = sg::population<"output", num_outputs>(readout_neuron, sg::SumVar{});
+constexpr auto net = sg::network(input >> sg::Dense{sg::Normal{0.0f, input_weight_sd}} >> sg::Delta{} >> hidden,
+                                 hidden >> sg::Dense{sg::Normal{0.0f, recurrent_weight_sd}} >> sg::Delta{} >> hidden,
+                                 hidden >> sg::Dense{sg::Normal{0.0f, output_weight_sd}} >> sg::Delta{} >> output);
 constexpr std::size_t hidden_index = std::size_t(decltype(net)::population_index("hidden"));
 
 constexpr double mlgenn_quoted_samples_per_s = 17.6;  // issue 5: T = 100, batch 1
 constexpr int mlgenn_quoted_timesteps = 100;
+
+// The net as the peers build it (benchmarks/peers/peer_support.py, network()).
+std::string network_json() {
+    using benchmark_support::JsonLine;
+    auto normal = [](float sd) { return JsonLine{}.add("mean", 0.0).add("sd", sd).str(); };
+    return JsonLine{}
+        .add("num_hidden", num_hidden)
+        .add("num_outputs", num_outputs)
+        .add("recurrent", true)
+        .add_raw("hidden", JsonLine{}
+                               .add("model", "alif")
+                               .add("tau_mem_ms", alif.tau_mem)
+                               .add("v_thresh", alif.v_thresh)
+                               .add("tau_refrac_ms", alif.tau_refrac)
+                               .add("beta", alif.beta)
+                               .add("tau_adapt_ms", alif.tau_adapt)
+                               .str())
+        .add_raw("output", JsonLine{}.add("model", "li").add("tau_mem_ms", readout_neuron.tau_mem).str())
+        .add_raw("synapse", JsonLine{}.add("model", "delta").str())
+        .add("readout", "sum_var")
+        .add("peer_loss", "cross_entropy")
+        .add_raw("weights", JsonLine{}
+                                .add_raw("input_hidden", normal(input_weight_sd))
+                                .add_raw("hidden_hidden", normal(recurrent_weight_sd))
+                                .add_raw("hidden_output", normal(output_weight_sd))
+                                .str())
+        .str();
+}
 
 struct Options {
     std::vector<int> timesteps{100};
@@ -63,7 +99,63 @@ struct Options {
     std::size_t examples = 256;
     unsigned threads = 0;
     unsigned repeats = 3;
+    benchmark_support::CommonOptions common;
 };
+
+struct Figures {
+    double samples_per_s = 0, synaptic_events_per_s = 0, hidden_rate_hz = 0, initial_hidden_rate_hz = 0;
+};
+
+Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& options) {
+    auto model = sg::EPropCompiler{.example_timesteps = timesteps,
+                                   .loss = sg::SparseCategoricalCrossentropy{},
+                                   .optimiser = sg::Adam{.lr = learning_rate},
+                                   .batch_size = options.batch,
+                                   .dt = dt,
+                                   .seed = 1,
+                                   .num_threads = options.threads,
+                                   .verbose = false}
+                     .compile<sg::cpu>(net);
+    auto& sim = model.simulator();
+    std::vector<std::size_t> order(options.examples);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::vector<float> outputs;
+    std::vector<double> seconds;
+    // Training moves the hidden rate, so it is reported at the initial
+    // weights (the first batch, run before any update) and over the timed passes.
+    std::uint64_t events = 0, initial_hidden_spikes = 0, hidden_spikes = 0;
+    std::size_t initial_lanes = 0;
+    for (unsigned pass = 0; pass <= options.repeats; ++pass) {  // pass 0 warms up
+        std::uint64_t pass_events = 0, pass_hidden_spikes = 0;
+        const auto start = std::chrono::steady_clock::now();
+        for (std::size_t first = 0; first < options.examples; first += options.batch) {
+            const std::size_t lanes = std::min(options.batch, options.examples - first);
+            const auto indices = std::span<const std::size_t>(order).subspan(first, lanes);
+            sim.set_input<0>(sg::make_input_batch(data, indices));
+            sim.run();
+            pass_events += sim.synaptic_events();
+            for (auto n : sim.spike_totals<hidden_index>()) pass_hidden_spikes += n;
+            if (pass == 0 && first == 0) {
+                initial_hidden_spikes = pass_hidden_spikes;
+                initial_lanes = lanes;
+            }
+            model.train_batch(data, indices, outputs);  // e-prop learning + Adam on the run above
+        }
+        const double elapsed = benchmark_support::seconds_since(start);
+        if (pass == 0) continue;
+        seconds.push_back(elapsed);
+        events += pass_events;
+        hidden_spikes += pass_hidden_spikes;
+    }
+    const double timed_seconds = std::accumulate(seconds.begin(), seconds.end(), 0.0);
+    const double neuron_seconds = double(options.examples * num_hidden) * double(timesteps) * dt * 1e-3;
+    Figures f;
+    f.samples_per_s = double(options.examples) / benchmark_support::median(seconds);
+    f.synaptic_events_per_s = double(events) / timed_seconds;
+    f.hidden_rate_hz = double(hidden_spikes) / (neuron_seconds * double(options.repeats));
+    f.initial_hidden_rate_hz = double(initial_hidden_spikes) / (double(initial_lanes * num_hidden) * timesteps * dt * 1e-3);
+    return f;
+}
 
 }  // namespace
 
@@ -75,6 +167,7 @@ int main(int argc, char** argv) try {
             if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
             return argv[++i];
         };
+        if (options.common.parse(argc, argv, i)) continue;
         if (arg == "--timesteps") options.timesteps = benchmark_support::parse_int_list(arg, value());
         else if (arg == "--batch") options.batch = benchmark_support::parse_count(arg, value());
         else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
@@ -83,73 +176,55 @@ int main(int argc, char** argv) try {
         else {
             std::fprintf(stderr,
                          "usage: %s [--timesteps 100[,T2...]] [--batch 32] [--examples 256] [--threads 0 (all)] "
-                         "[--repeats 3]\n",
-                         argv[0]);
+                         "[--repeats 3] %s\n",
+                         argv[0], benchmark_support::CommonOptions::usage);
             return arg == "--help" || arg == "-h" ? 0 : 2;
         }
     }
     if (options.batch == 0 || options.examples == 0 || options.repeats == 0)
         throw sg::InvalidArgument("--batch, --examples and --repeats must be at least 1");
+    const unsigned threads = benchmark_support::resolved_threads(options.threads);
 
     for (int timesteps : options.timesteps) {
-        const sg::SpikeDataset data = benchmark_support::poisson_dataset(options.examples, num_inputs, num_outputs, timesteps, dt, input_rate_hz, 7);
-        auto model = sg::EPropCompiler{.example_timesteps = timesteps,
-                                       .loss = sg::SparseCategoricalCrossentropy{},
-                                       .optimiser = sg::Adam{.lr = 1e-3f},
-                                       .batch_size = options.batch,
-                                       .dt = dt,
-                                       .seed = 1,
-                                       .num_threads = options.threads,
-                                       .verbose = false}
-                         .compile<sg::cpu>(net);
-        auto& sim = model.simulator();
-        std::vector<std::size_t> order(options.examples);
-        std::iota(order.begin(), order.end(), std::size_t{0});
-        std::vector<float> outputs;
-        std::vector<double> seconds;
-        // Training moves the hidden rate, so it is reported at the initial
-        // weights (the warm-up pass) and over the timed passes.
-        std::uint64_t events = 0, initial_hidden_spikes = 0, hidden_spikes = 0;
-        for (unsigned pass = 0; pass <= options.repeats; ++pass) {  // pass 0 warms up
-            std::uint64_t pass_events = 0, pass_hidden_spikes = 0;
-            const auto start = std::chrono::steady_clock::now();
-            for (std::size_t first = 0; first < options.examples; first += options.batch) {
-                const std::size_t lanes = std::min(options.batch, options.examples - first);
-                const auto indices = std::span<const std::size_t>(order).subspan(first, lanes);
-                sim.set_input<0>(sg::make_input_batch(data, indices));
-                sim.run();
-                pass_events += sim.synaptic_events();
-                for (auto n : sim.spike_totals<hidden_index>()) pass_hidden_spikes += n;
-                model.train_batch(data, indices, outputs);  // e-prop learning + Adam on the run above
-            }
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            if (pass == 0) {
-                initial_hidden_spikes = pass_hidden_spikes;
-                continue;
-            }
-            seconds.push_back(elapsed);
-            events += pass_events;
-            hidden_spikes += pass_hidden_spikes;
-        }
-        const double timed_seconds = std::accumulate(seconds.begin(), seconds.end(), 0.0);
-        std::sort(seconds.begin(), seconds.end());
-        const double median = seconds[seconds.size() / 2];
-        const double samples_per_s = double(options.examples) / median;
-        const double neuron_seconds = double(options.examples * num_hidden) * double(timesteps) * dt * 1e-3;
-        const double hidden_rate_hz = double(hidden_spikes) / (neuron_seconds * double(options.repeats));
-        const double initial_hidden_rate_hz = double(initial_hidden_spikes) / neuron_seconds;
-        std::printf("{\"benchmark\": \"eprop_train\", \"net\": \"700-256r-20 ALIF Delta SumVar\", \"timesteps\": %d, "
-                    "\"batch\": %zu, \"threads\": %u, \"examples\": %zu, \"repeats\": %u, \"samples_per_s\": %.1f, "
-                    "\"forward_synaptic_events_per_s\": %.3g, \"hidden_rate_hz\": %.1f, \"initial_hidden_rate_hz\": %.1f, "
-                    "\"peak_rss_mib\": %.1f",
-                    timesteps, options.batch, options.threads, options.examples, options.repeats, samples_per_s,
-                    double(events) / timed_seconds, hidden_rate_hz, initial_hidden_rate_hz, benchmark_support::peak_resident_mib());
+        constexpr std::uint64_t data_seed = 7;
+        const sg::SpikeDataset data = benchmark_support::poisson_dataset(options.examples, num_inputs, num_outputs,
+                                                                         timesteps, dt, input_rate_hz, data_seed);
+        std::fprintf(stderr, "eprop_benchmark: T = %d, %zu examples, batch %zu, %u threads\n", timesteps,
+                     options.examples, options.batch, threads);
+        const Figures f = measure(data, timesteps, options);  // the model is gone before any peer runs
+
+        benchmark_support::JsonLine line;
+        line.add("benchmark", "eprop_train")
+            .add("backend", "cpu")
+            .add("net", "700-256r-20 ALIF Delta SumVar")
+            .add("timesteps", timesteps)
+            .add("batch", options.batch)
+            .add("threads", threads)
+            .add("examples", options.examples)
+            .add("repeats", options.repeats)
+            .add("samples_per_s", f.samples_per_s, 5)
+            .add("synaptic_events_per_s", f.synaptic_events_per_s, 4)
+            .add("forward_synaptic_events_per_s", f.synaptic_events_per_s, 4)
+            .add("hidden_rate_hz", f.hidden_rate_hz, 3)
+            .add("initial_hidden_rate_hz", f.initial_hidden_rate_hz, 3)
+            .add("peak_memory_mib", benchmark_support::peak_resident_mib(), 5)
+            .add("peak_rss_mib", benchmark_support::peak_resident_mib(), 5)
+            .add("weights_mib", double((num_inputs + num_hidden + num_outputs) * num_hidden * sizeof(float)) / (1 << 20), 4);
+        benchmark_support::add_roofline(line, f.synaptic_events_per_s, options.common.memory_bandwidth_gb_s);
         if (timesteps == mlgenn_quoted_timesteps)
-            std::printf(", \"mlgenn_cpu_quoted_samples_per_s\": %.1f, \"mlgenn_quoted_note\": \"issue 5, batch 1, "
-                        "flush-to-zero, not measured here\", \"ratio_vs_mlgenn_quoted\": %.2f",
-                        mlgenn_quoted_samples_per_s, samples_per_s / mlgenn_quoted_samples_per_s);
-        std::printf("}\n");
-        std::fflush(stdout);
+            line.add("mlgenn_cpu_quoted_samples_per_s", mlgenn_quoted_samples_per_s, 4)
+                .add("mlgenn_quoted_note", "issue 5, batch 1, flush-to-zero, not measured here")
+                .add("ratio_vs_mlgenn_quoted", f.samples_per_s / mlgenn_quoted_samples_per_s, 3);
+
+        std::vector<benchmark_support::PeerResult> peers;
+        if (!options.common.peers.empty()) {
+            const benchmark_support::PeerInputsDirectory directory(options.common, "eprop_T" + std::to_string(timesteps));
+            benchmark_support::write_peer_inputs(directory.path(), "eprop", data, timesteps, dt, options.batch,
+                                                 input_rate_hz, data_seed, learning_rate, network_json());
+            peers = benchmark_support::run_peers(options.common, "eprop", directory.path(), timesteps, options.batch,
+                                                 threads);
+        }
+        benchmark_support::print_with_peers(line, peers, f.samples_per_s);
     }
     return 0;
 } catch (const std::exception& e) {

@@ -2,19 +2,22 @@
 //   700 SpikeInput -> 256 LIF -> 20 LI (AvgVarExpWeight), Exponential 5 ms synapses,
 // fed 10 Hz Poisson spike trains, batch 32, T = 100 and 1000 steps of 1 ms.
 // A training step is forward + backward + Adam update; the figure is training
-// examples per second (median over --repeats passes over the examples).
+// examples per second (median over --repeats passes over the examples, after
+// one warm-up pass).
 //
-// Prints one JSON line per configuration with samples/s, synaptic events/s,
-// the spikes EventProp stored, the process's peak resident memory, and the
-// ratio against mlGeNN's optimised CPU figure quoted by issue 4 (measured on
-// this machine kind at batch 1: 528 samples/s at T = 100, 119 at T = 1000);
-// that reference is a quoted number, not measured in this run, and is labelled so.
-// With --peer CMD, each line also carries the samples/s that CMD prints as its
-// last line for "--timesteps T --batch B" (e.g. benchmarks/peers/snntorch_bptt.py),
-// measured in this same run, and the ratio.
+// Prints one JSON line per configuration (and peer) with samples/s, synaptic
+// events/s (forward spike x synapse additions over the whole step's time), the
+// spikes EventProp stored, the process's peak resident memory, and the ratio
+// against mlGeNN's optimised CPU figure quoted by issue 4 (measured on this
+// machine kind at batch 1: 528 samples/s at T = 100, 119 at T = 1000); that
+// reference is a quoted number, not measured in this run, and is labelled so.
+// Each --peer NAME=CMD (e.g. "snntorch=python3 benchmarks/peers/snntorch_peer.py")
+// is run on the same spike trains (written for it to --inputs-dir or a temp
+// directory) after spikegraph's measurement, and its line carries the peer's
+// samples/s and ratio_vs_peer. --memory-bandwidth-gbs adds the roofline fields.
 //
 //   event_prop_benchmark [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0]
-//                        [--repeats 3] [--peer "python3 benchmarks/peers/snntorch_bptt.py"]
+//                        [--repeats 3] [--peer NAME=CMD]... [--inputs-dir DIR] [--memory-bandwidth-gbs B]
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +26,7 @@
 #include <cstdlib>
 #include <exception>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,16 +42,42 @@ namespace {
 constexpr std::size_t num_inputs = 700;
 constexpr std::size_t num_hidden = 256;
 constexpr std::size_t num_outputs = 20;
-constexpr double input_rate_per_ms = 0.01;  // 10 Hz
+constexpr double input_rate_hz = 10.0;
 constexpr float dt = 1.0f;
+constexpr float tau_mem = 20.0f, tau_syn = 5.0f;
+constexpr float learning_rate = 1e-3f;
 
-// Weights that drive the hidden layer to a few tens of Hz from 10 Hz input
-// (hidden_rate_hz is printed).
+// Initial weights, Normal(mean, sd), that drive the hidden layer to about
+// 10 Hz from 10 Hz input (hidden_rate_hz is printed). The peers draw theirs
+// from the same distributions (network_json).
+constexpr float input_weight_mean = 0.001f, input_weight_sd = 0.006f;
+constexpr float output_weight_mean = 0.0f, output_weight_sd = 0.03f;
+
 constexpr auto input = sg::population<"input", num_inputs>(sg::SpikeInput{});
-constexpr auto hidden = sg::population<"hidden", num_hidden>(sg::LeakyIntegrateFire{.tau_mem = 20.0f});
-constexpr auto output = sg::population<"output", num_outputs>(sg::LeakyIntegrate{.tau_mem = 20.0f}, sg::AvgVarExpWeight{});
-constexpr auto net = sg::network(input >> sg::Dense{sg::Normal{0.001f, 0.006f}} >> sg::Exponential{5.0f} >> hidden,
-                                 hidden >> sg::Dense{sg::Normal{0.0f, 0.03f}} >> sg::Exponential{5.0f} >> output);
+constexpr auto hidden = sg::population<"hidden", num_hidden>(sg::LeakyIntegrateFire{.tau_mem = tau_mem});
+constexpr auto output = sg::population<"output", num_outputs>(sg::LeakyIntegrate{.tau_mem = tau_mem}, sg::AvgVarExpWeight{});
+constexpr auto net = sg::network(
+    input >> sg::Dense{sg::Normal{input_weight_mean, input_weight_sd}} >> sg::Exponential{tau_syn} >> hidden,
+    hidden >> sg::Dense{sg::Normal{output_weight_mean, output_weight_sd}} >> sg::Exponential{tau_syn} >> output);
+
+// The net as the peers build it (benchmarks/peers/peer_support.py, network()).
+std::string network_json() {
+    using benchmark_support::JsonLine;
+    JsonLine weights;
+    weights.add_raw("input_hidden", JsonLine{}.add("mean", input_weight_mean).add("sd", input_weight_sd).str())
+        .add_raw("hidden_output", JsonLine{}.add("mean", output_weight_mean).add("sd", output_weight_sd).str());
+    return JsonLine{}
+        .add("num_hidden", num_hidden)
+        .add("num_outputs", num_outputs)
+        .add("recurrent", false)
+        .add_raw("hidden", JsonLine{}.add("model", "lif").add("tau_mem_ms", tau_mem).add("v_thresh", 1.0).str())
+        .add_raw("output", JsonLine{}.add("model", "li").add("tau_mem_ms", tau_mem).str())
+        .add_raw("synapse", JsonLine{}.add("model", "exponential").add("tau_ms", tau_syn).str())
+        .add("readout", "avg_var_exp_weight")
+        .add("peer_loss", "cross_entropy")
+        .add_raw("weights", weights.str())
+        .str();
+}
 
 struct Options {
     std::vector<int> timesteps{100, 1000};
@@ -55,27 +85,11 @@ struct Options {
     std::size_t examples = 0;  // 0: 256 at T = 100, 64 at T = 1000
     unsigned threads = 0;
     unsigned repeats = 3;
-    std::string peer;
+    benchmark_support::CommonOptions common;
 };
 
 double quoted_mlgenn_samples_per_second(int timesteps) {
     return timesteps == 100 ? 528.0 : timesteps == 1000 ? 119.0 : 0.0;
-}
-
-// Runs the peer command and returns the number on its last output line (0 on failure).
-double run_peer(const std::string& command, int timesteps, std::size_t batch) {
-    const std::string line = command + " --timesteps " + std::to_string(timesteps) + " --batch " + std::to_string(batch);
-    FILE* pipe = popen(line.c_str(), "r");
-    if (!pipe) return 0.0;
-    char buffer[512];
-    std::string last;
-    while (std::fgets(buffer, sizeof buffer, pipe)) last = buffer;
-    const int status = pclose(pipe);
-    if (status != 0) {
-        std::fprintf(stderr, "event_prop_benchmark: peer '%s' failed (status %d)\n", line.c_str(), status);
-        return 0.0;
-    }
-    return std::strtod(last.c_str(), nullptr);
 }
 
 sg::EventPropCompiler make_compiler(int timesteps, const Options& options) {
@@ -85,9 +99,55 @@ sg::EventPropCompiler make_compiler(int timesteps, const Options& options) {
     compiler.dt = dt;
     compiler.seed = 1;
     compiler.num_threads = options.threads;
-    compiler.optimiser = sg::Adam{.lr = 1e-3f};
+    compiler.optimiser = sg::Adam{.lr = learning_rate};
     compiler.verbose = false;
     return compiler;
+}
+
+struct Figures {
+    double samples_per_s = 0, synaptic_events_per_s = 0, hidden_rate_hz = 0, initial_hidden_rate_hz = 0;
+    std::uint64_t stored_spikes = 0;
+};
+
+Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& options) {
+    const std::size_t examples = data.size();
+    auto model = make_compiler(timesteps, options).compile<sg::cpu>(net);
+    auto& sim = model.simulator();
+    std::vector<double> seconds;
+    std::uint64_t events = 0, stored = 0, hidden_spikes = 0, initial_hidden_spikes = 0;
+    std::size_t initial_lanes = 0;
+    std::vector<std::size_t> order(examples);
+    for (std::size_t i = 0; i < examples; ++i) order[i] = i;
+    std::vector<float> outputs;
+    for (unsigned repeat = 0; repeat < options.repeats + 1; ++repeat) {  // the first pass warms up
+        events = stored = hidden_spikes = 0;
+        const auto start = std::chrono::steady_clock::now();
+        for (std::size_t first = 0; first < examples; first += options.batch) {
+            const std::size_t lanes = std::min(options.batch, examples - first);
+            const std::span<const std::size_t> indices = std::span<const std::size_t>(order).subspan(first, lanes);
+            sim.set_input<0>(sg::make_input_batch(data, indices));
+            sim.run();
+            events += sim.synaptic_events();
+            stored = std::max<std::uint64_t>(stored, sim.stored_spikes());
+            for (auto n : sim.spike_totals<1>()) hidden_spikes += n;
+            if (repeat == 0 && first == 0) {  // the first batch runs at the initial weights
+                initial_hidden_spikes = hidden_spikes;
+                initial_lanes = lanes;
+            }
+            model.train_batch(data, indices, outputs);
+        }
+        const double elapsed = benchmark_support::seconds_since(start);
+        if (repeat > 0) seconds.push_back(elapsed);
+    }
+    // The counts are those of the last pass; the passes differ only by the weights' training.
+    const double median = benchmark_support::median(seconds);
+    Figures f;
+    f.samples_per_s = double(examples) / median;
+    f.synaptic_events_per_s = double(events) / median;
+    f.hidden_rate_hz = double(hidden_spikes) / double(examples * num_hidden) / (timesteps * dt * 1e-3);
+    f.initial_hidden_rate_hz = double(initial_hidden_spikes) / double(initial_lanes * num_hidden) / (timesteps * dt * 1e-3);
+    f.stored_spikes = stored;
+    return f;
 }
 
 }  // namespace
@@ -100,69 +160,65 @@ int main(int argc, char** argv) try {
             if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
             return argv[++i];
         };
+        if (options.common.parse(argc, argv, i)) continue;
         if (arg == "--timesteps") options.timesteps = benchmark_support::parse_int_list(arg, value());
         else if (arg == "--batch") options.batch = benchmark_support::parse_count(arg, value());
         else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
         else if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
         else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--peer") options.peer = value();
         else {
             std::fprintf(stderr,
-                         "usage: %s [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0] [--repeats 3] "
-                         "[--peer CMD]\n",
-                         argv[0]);
+                         "usage: %s [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0] [--repeats 3] %s\n",
+                         argv[0], benchmark_support::CommonOptions::usage);
             return arg == "--help" ? 0 : 2;
         }
     }
+    if (options.batch == 0 || options.repeats == 0) throw sg::InvalidArgument("--batch and --repeats must be at least 1");
+    const unsigned threads = benchmark_support::resolved_threads(options.threads);
 
     for (int timesteps : options.timesteps) {
         const std::size_t examples = options.examples ? options.examples : (timesteps <= 100 ? 256 : 64);
-        const sg::SpikeDataset data = benchmark_support::poisson_dataset(examples, num_inputs, num_outputs, timesteps, dt, 1000.0 * input_rate_per_ms, 7);
-        auto model = make_compiler(timesteps, options).compile<sg::cpu>(net);
-        auto& sim = model.simulator();
-        std::vector<double> seconds;
-        std::uint64_t events = 0, stored = 0, hidden_spikes = 0;
-        std::vector<std::size_t> order(examples);
-        for (std::size_t i = 0; i < examples; ++i) order[i] = i;
-        std::vector<float> outputs;
-        for (unsigned repeat = 0; repeat < options.repeats + 1; ++repeat) {  // the first pass warms up
-            events = stored = hidden_spikes = 0;
-            const auto start = std::chrono::steady_clock::now();
-            for (std::size_t first = 0; first < examples; first += options.batch) {
-                const std::size_t lanes = std::min(options.batch, examples - first);
-                const std::span<const std::size_t> indices = std::span<const std::size_t>(order).subspan(first, lanes);
-                sim.set_input<0>(sg::make_input_batch(data, indices));
-                sim.run();
-                events += sim.synaptic_events();
-                stored = std::max<std::uint64_t>(stored, sim.stored_spikes());
-                for (auto n : sim.spike_totals<1>()) hidden_spikes += n;
-                model.train_batch(data, indices, outputs);
-            }
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            if (repeat > 0) seconds.push_back(elapsed);
+        constexpr std::uint64_t data_seed = 7;
+        const sg::SpikeDataset data =
+            benchmark_support::poisson_dataset(examples, num_inputs, num_outputs, timesteps, dt, input_rate_hz, data_seed);
+        std::fprintf(stderr, "event_prop_benchmark: T = %d, %zu examples, batch %zu, %u threads\n", timesteps, examples,
+                     options.batch, threads);
+        const Figures f = measure(data, timesteps, options);  // the model is gone before any peer runs
+
+        benchmark_support::JsonLine line;
+        line.add("benchmark", "event_prop_train")
+            .add("backend", "cpu")
+            .add("net", "700-256-20")
+            .add("timesteps", timesteps)
+            .add("batch", options.batch)
+            .add("threads", threads)
+            .add("examples", examples)
+            .add("repeats", options.repeats)
+            .add("samples_per_s", f.samples_per_s, 5)
+            .add("synaptic_events_per_s", f.synaptic_events_per_s, 4)
+            .add("forward_synaptic_events_per_s", f.synaptic_events_per_s, 4)
+            .add("hidden_rate_hz", f.hidden_rate_hz, 3)
+            .add("initial_hidden_rate_hz", f.initial_hidden_rate_hz, 3)
+            .add("stored_spikes_per_batch", f.stored_spikes)
+            .add("stored_spike_bytes_per_batch", f.stored_spikes * 16)
+            .add("peak_memory_mib", benchmark_support::peak_resident_mib(), 5)
+            .add("peak_rss_mib", benchmark_support::peak_resident_mib(), 5)
+            .add("weights_mib", double((num_inputs + num_outputs) * num_hidden * sizeof(float)) / (1 << 20), 4);
+        benchmark_support::add_roofline(line, f.synaptic_events_per_s, options.common.memory_bandwidth_gb_s);
+        if (const double mlgenn = quoted_mlgenn_samples_per_second(timesteps); mlgenn > 0.0)
+            line.add("mlgenn_cpu_quoted_samples_per_s", mlgenn, 4)
+                .add("mlgenn_quoted_note", "issue 4, batch 1, not measured here")
+                .add("ratio_vs_mlgenn_quoted", f.samples_per_s / mlgenn, 3);
+
+        std::vector<benchmark_support::PeerResult> peers;
+        if (!options.common.peers.empty()) {
+            const benchmark_support::PeerInputsDirectory directory(options.common, "event_prop_T" + std::to_string(timesteps));
+            benchmark_support::write_peer_inputs(directory.path(), "event_prop", data, timesteps, dt, options.batch,
+                                                 input_rate_hz, data_seed, learning_rate, network_json());
+            peers = benchmark_support::run_peers(options.common, "event_prop", directory.path(), timesteps, options.batch,
+                                                 threads);
         }
-        std::sort(seconds.begin(), seconds.end());
-        const double median = seconds[seconds.size() / 2];
-        const double samples_per_second = double(examples) / median;
-        const double hidden_rate = double(hidden_spikes) / double(examples * num_hidden) / (timesteps * dt * 1e-3);
-        const double mlgenn = quoted_mlgenn_samples_per_second(timesteps);
-        std::printf("{\"benchmark\": \"event_prop_train\", \"net\": \"700-256-20\", \"timesteps\": %d, \"batch\": %zu, "
-                    "\"threads\": %u, \"examples\": %zu, \"samples_per_s\": %.1f, \"forward_synaptic_events_per_s\": %.3g, "
-                    "\"hidden_rate_hz\": %.1f, \"stored_spikes_per_batch\": %llu, \"stored_spike_bytes_per_batch\": %llu, "
-                    "\"peak_rss_mib\": %.1f",
-                    timesteps, options.batch, options.threads, examples, samples_per_second, double(events) / median,
-                    hidden_rate, static_cast<unsigned long long>(stored), static_cast<unsigned long long>(stored * 16),
-                    benchmark_support::peak_resident_mib());
-        if (mlgenn > 0.0)
-            std::printf(", \"mlgenn_cpu_quoted_samples_per_s\": %.0f, \"ratio_vs_mlgenn_quoted\": %.2f", mlgenn,
-                        samples_per_second / mlgenn);
-        if (!options.peer.empty()) {
-            const double peer = run_peer(options.peer, timesteps, options.batch);
-            std::printf(", \"peer\": \"%s\", \"peer_samples_per_s\": %.2f, \"ratio_vs_peer\": %.1f", options.peer.c_str(),
-                        peer, peer > 0.0 ? samples_per_second / peer : 0.0);
-        }
-        std::printf("}\n");
-        std::fflush(stdout);
+        benchmark_support::print_with_peers(line, peers, f.samples_per_s);
     }
     return 0;
 } catch (const std::exception& e) {

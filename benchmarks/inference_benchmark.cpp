@@ -12,8 +12,14 @@
 // Each timed run is repeated (--repeats, default 5) and the median time is
 // reported, since a single run lasts only tens of milliseconds.
 //
+// Each --peer NAME=CMD (benchmarks/peers/) runs the same net forward, without
+// gradients, on the same spike trains after spikegraph's measurement; the
+// "cpu" line then carries the peer's samples/s and ratio_vs_peer, once per
+// peer. --memory-bandwidth-gbs adds the roofline fields (benchmark_support.hpp).
+//
 //   inference_benchmark [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0]
-//                       [--repeats 5] [--no-reference]
+//                       [--repeats 5] [--no-reference] [--peer NAME=CMD]... [--inputs-dir DIR]
+//                       [--memory-bandwidth-gbs B]
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +36,8 @@
 
 #include <spikegraph/spikegraph.hpp>
 
+#include "benchmark_support.hpp"
+
 namespace sg = spikegraph;
 
 namespace {
@@ -39,18 +47,43 @@ constexpr std::size_t num_hidden = 256;
 constexpr std::size_t num_outputs = 20;
 constexpr float input_rate_per_ms = 0.01f;  // 10 Hz
 constexpr float dt = 1.0f;
+constexpr float tau_mem = 20.0f, tau_syn = 5.0f;
 
 // Weights chosen so that 10 Hz input drives the hidden layer to a few tens of Hz
-// (the measured rate is printed as hidden_rate_hz).
+// (the measured rate is printed as hidden_rate_hz). The peers draw theirs
+// from the same Normal(mean, sd) distributions (network_json).
+constexpr float input_weight_mean = 0.0012f, input_weight_sd = 0.006f;
+constexpr float recurrent_weight_sd = 0.01f, output_weight_sd = 0.03f;
 constexpr auto input = sg::population<"input", num_inputs>(sg::SpikeInput{});
-constexpr auto hidden = sg::population<"hidden", num_hidden>(sg::LeakyIntegrateFire{.tau_mem = 20.0f});
-constexpr auto output = sg::population<"output", num_outputs>(sg::LeakyIntegrate{.tau_mem = 20.0f}, sg::AvgVarExpWeight{});
+constexpr auto hidden = sg::population<"hidden", num_hidden>(sg::LeakyIntegrateFire{.tau_mem = tau_mem});
+constexpr auto output = sg::population<"output", num_outputs>(sg::LeakyIntegrate{.tau_mem = tau_mem}, sg::AvgVarExpWeight{});
 constexpr auto net = sg::network(
-    input >> sg::Dense{sg::Normal{0.0012f, 0.006f}} >> sg::Exponential{5.0f} >> hidden,
-    hidden >> sg::Dense{sg::Normal{0.0f, 0.01f}} >> sg::Exponential{5.0f} >> hidden,
-    hidden >> sg::Dense{sg::Normal{0.0f, 0.03f}} >> sg::Exponential{5.0f} >> output);
+    input >> sg::Dense{sg::Normal{input_weight_mean, input_weight_sd}} >> sg::Exponential{tau_syn} >> hidden,
+    hidden >> sg::Dense{sg::Normal{0.0f, recurrent_weight_sd}} >> sg::Exponential{tau_syn} >> hidden,
+    hidden >> sg::Dense{sg::Normal{0.0f, output_weight_sd}} >> sg::Exponential{tau_syn} >> output);
 using Net = std::remove_cvref_t<decltype(net)>;
 constexpr std::size_t hidden_index = std::size_t(Net::population_index("hidden"));
+
+// The net as the peers build it (benchmarks/peers/peer_support.py, network()).
+std::string network_json() {
+    using benchmark_support::JsonLine;
+    auto normal = [](float mean, float sd) { return JsonLine{}.add("mean", mean).add("sd", sd).str(); };
+    return JsonLine{}
+        .add("num_hidden", num_hidden)
+        .add("num_outputs", num_outputs)
+        .add("recurrent", true)
+        .add_raw("hidden", JsonLine{}.add("model", "lif").add("tau_mem_ms", tau_mem).add("v_thresh", 1.0).str())
+        .add_raw("output", JsonLine{}.add("model", "li").add("tau_mem_ms", tau_mem).str())
+        .add_raw("synapse", JsonLine{}.add("model", "exponential").add("tau_ms", tau_syn).str())
+        .add("readout", "avg_var_exp_weight")
+        .add("peer_loss", "none")
+        .add_raw("weights", JsonLine{}
+                                .add_raw("input_hidden", normal(input_weight_mean, input_weight_sd))
+                                .add_raw("hidden_hidden", normal(0.0f, recurrent_weight_sd))
+                                .add_raw("hidden_output", normal(0.0f, output_weight_sd))
+                                .str())
+        .str();
+}
 
 struct Options {
     std::vector<int> timesteps{100, 1000};
@@ -59,14 +92,15 @@ struct Options {
     unsigned threads = 0;
     unsigned repeats = 5;
     bool reference = true;
+    benchmark_support::CommonOptions common;
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "inference_benchmark: %s\n"
                  "usage: inference_benchmark [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0]"
-                 " [--repeats 5] [--no-reference]\n",
-                 why);
+                 " [--repeats 5] [--no-reference] %s\n",
+                 why, benchmark_support::CommonOptions::usage);
     std::exit(2);
 }
 
@@ -81,6 +115,7 @@ unsigned long parse_number(std::string_view text, const char* option) {
 Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
+        if (o.common.parse(argc, argv, i)) continue;
         const std::string_view arg = argv[i];
         auto value = [&]() -> std::string_view {
             if (i + 1 >= argc) usage((std::string("missing value for ") + std::string(arg)).c_str());
@@ -167,23 +202,23 @@ struct Figures {
     double hidden_rate_hz = 0;
 };
 
-unsigned resolved_threads(unsigned threads) { return threads ? threads : std::max(1u, std::thread::hardware_concurrency()); }
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-void print_line(const char* backend, int timesteps, std::size_t batch, unsigned threads, std::size_t examples,
-                unsigned repeats, const Figures& f, const std::string& extra) {
-    std::printf(
-        "{\"benchmark\":\"inference\",\"backend\":\"%s\",\"timesteps\":%d,\"batch\":%zu,\"threads\":%u,"
-        "\"examples\":%zu,\"seconds\":%.6f,\"samples_per_s\":%.3f,\"synaptic_events_per_s\":%.6g,"
-        "\"hidden_rate_hz\":%.3f,\"repeats\":%u%s}\n",
-        backend, timesteps, batch, threads, examples, f.seconds, double(examples) / f.seconds,
-        double(f.synaptic_events) / f.seconds, f.hidden_rate_hz, repeats, extra.c_str());
-    std::fflush(stdout);
+benchmark_support::JsonLine make_line(const char* backend, int timesteps, std::size_t batch, unsigned threads,
+                                     std::size_t examples, unsigned repeats, const Figures& f) {
+    benchmark_support::JsonLine line;
+    line.add("benchmark", "inference")
+        .add("backend", backend)
+        .add("net", "700-256r-20")
+        .add("timesteps", timesteps)
+        .add("batch", batch)
+        .add("threads", threads)
+        .add("examples", examples)
+        .add("seconds", f.seconds)
+        .add("samples_per_s", double(examples) / f.seconds)
+        .add("synaptic_events_per_s", double(f.synaptic_events) / f.seconds)
+        .add("hidden_rate_hz", f.hidden_rate_hz, 4)
+        .add("repeats", repeats)
+        .add("weights_mib", double((num_inputs + num_hidden + num_outputs) * num_hidden * sizeof(float)) / (1 << 20), 4);
+    return line;
 }
 
 // The naive dense reference: the library's per-neuron update (so the dynamics are
@@ -276,8 +311,73 @@ Figures run_reference(const DenseReference& ref, const sg::SpikeDataset& data, i
     return f;
 }
 
+struct Measured {
+    benchmark_support::JsonLine line;                         // the event-driven run
+    std::vector<benchmark_support::JsonLine> reference_lines;  // the dense reference, when run
+    double samples_per_s = 0;
+};
+
+Measured measure(const Options& o, const sg::SpikeDataset& data, const sg::SpikeDataset& warm_up, int timesteps,
+                 std::size_t examples, unsigned threads) {
+    Measured m;
+    auto model = sg::InferenceCompiler{.example_timesteps = timesteps,
+                                       .batch_size = o.batch,
+                                       .dt = dt,
+                                       .seed = 1234,
+                                       .num_threads = o.threads,
+                                       .verbose = false}
+                     .compile<sg::cpu>(net);
+    (void)model.predict(warm_up);  // one untimed batch: page faults, thread start-up
+
+    // Every repeat simulates the same examples, so the counts are those of one repeat.
+    Counter counter;
+    sg::Predictions predictions;
+    std::vector<double> times;
+    for (unsigned r = 0; r < o.repeats; ++r) {
+        counter = Counter{};
+        const auto start = std::chrono::steady_clock::now();
+        predictions = model.predict(data, counter);
+        const auto stop = std::chrono::steady_clock::now();
+        times.push_back(std::chrono::duration<double>(stop - start).count());
+    }
+
+    Figures f;
+    f.seconds = benchmark_support::median(times);
+    f.synaptic_events = counter.synaptic_events;
+    f.hidden_rate_hz =
+        double(counter.hidden_spikes) / (double(num_hidden) * double(counter.lanes) * timesteps * dt) * 1000.0;
+    m.samples_per_s = double(examples) / f.seconds;
+    m.line = make_line("cpu", timesteps, o.batch, threads, examples, o.repeats, f);
+    m.line.add("peak_memory_mib", benchmark_support::peak_resident_mib(), 5);
+    benchmark_support::add_roofline(m.line, double(f.synaptic_events) / f.seconds, o.common.memory_bandwidth_gb_s);
+
+    if (o.reference && timesteps == 100) {
+        DenseReference ref;
+        ref.w_in = model.weights<"input_hidden">();
+        ref.w_rec = model.weights<"hidden_hidden">();
+        ref.w_out = model.weights<"hidden_output">();
+        std::vector<float> ref_outputs;
+        std::vector<double> ref_times;
+        Figures r;
+        for (unsigned k = 0; k < o.repeats; ++k) {
+            r = run_reference(ref, data, timesteps, o.batch, threads, ref_outputs, f.synaptic_events);
+            ref_times.push_back(r.seconds);
+        }
+        r.seconds = benchmark_support::median(ref_times);
+        double max_diff = 0.0;
+        for (std::size_t i = 0; i < ref_outputs.size(); ++i)
+            max_diff = std::max(max_diff, double(std::fabs(ref_outputs[i] - predictions.values[i])));
+        auto reference = make_line("cpu_dense_reference", timesteps, o.batch, threads, examples, o.repeats, r);
+        reference.add("event_driven_speedup", r.seconds / f.seconds, 4)
+            .add("reference_max_abs_diff", max_diff, 3)
+            .add("note", "naive dense loop: every synapse every step");
+        m.reference_lines.push_back(reference);
+    }
+    return m;
+}
+
 int run_benchmark(const Options& o) {
-    const unsigned threads = resolved_threads(o.threads);
+    const unsigned threads = benchmark_support::resolved_threads(o.threads);
     for (const int timesteps : o.timesteps) {
         const std::size_t examples = o.examples ? o.examples : (timesteps <= 100 ? 256 : 64);
         // Data and compile are outside the timed region.
@@ -290,57 +390,20 @@ int run_benchmark(const Options& o) {
             warm_up.labels.push_back(data.labels[e]);
         }
 
-        auto model = sg::InferenceCompiler{.example_timesteps = timesteps,
-                                           .batch_size = o.batch,
-                                           .dt = dt,
-                                           .seed = 1234,
-                                           .num_threads = o.threads,
-                                           .verbose = false}
-                         .compile<sg::cpu>(net);
-        (void)model.predict(warm_up);  // one untimed batch: page faults, thread start-up
+        std::fprintf(stderr, "inference_benchmark: T = %d, %zu examples, batch %zu, %u threads\n", timesteps, examples,
+                     o.batch, threads);
+        const Measured m = measure(o, data, warm_up, timesteps, examples, threads);  // the model is gone before any peer runs
 
-        // Every repeat simulates the same examples, so the counts are those of one repeat.
-        Counter counter;
-        sg::Predictions predictions;
-        std::vector<double> times;
-        for (unsigned r = 0; r < o.repeats; ++r) {
-            counter = Counter{};
-            const auto start = std::chrono::steady_clock::now();
-            predictions = model.predict(data, counter);
-            const auto stop = std::chrono::steady_clock::now();
-            times.push_back(std::chrono::duration<double>(stop - start).count());
+        std::vector<benchmark_support::PeerResult> peers;
+        if (!o.common.peers.empty()) {
+            const benchmark_support::PeerInputsDirectory directory(o.common, "inference_T" + std::to_string(timesteps));
+            benchmark_support::write_peer_inputs(directory.path(), "inference", data, timesteps, dt, o.batch,
+                                                 1000.0 * input_rate_per_ms, 0x5eed0000u + std::uint64_t(timesteps), 0.0,
+                                                 network_json());
+            peers = benchmark_support::run_peers(o.common, "inference", directory.path(), timesteps, o.batch, threads);
         }
-
-        Figures f;
-        f.seconds = median(times);
-        f.synaptic_events = counter.synaptic_events;
-        f.hidden_rate_hz =
-            double(counter.hidden_spikes) / (double(num_hidden) * double(counter.lanes) * timesteps * dt) * 1000.0;
-        print_line("cpu", timesteps, o.batch, threads, examples, o.repeats, f, "");
-
-        if (o.reference && timesteps == 100) {
-            DenseReference ref;
-            ref.w_in = model.weights<"input_hidden">();
-            ref.w_rec = model.weights<"hidden_hidden">();
-            ref.w_out = model.weights<"hidden_output">();
-            std::vector<float> ref_outputs;
-            std::vector<double> ref_times;
-            Figures r;
-            for (unsigned k = 0; k < o.repeats; ++k) {
-                r = run_reference(ref, data, timesteps, o.batch, threads, ref_outputs, f.synaptic_events);
-                ref_times.push_back(r.seconds);
-            }
-            r.seconds = median(ref_times);
-            double max_diff = 0.0;
-            for (std::size_t i = 0; i < ref_outputs.size(); ++i)
-                max_diff = std::max(max_diff, double(std::fabs(ref_outputs[i] - predictions.values[i])));
-            char extra[256];
-            std::snprintf(extra, sizeof extra,
-                          ",\"event_driven_speedup\":%.3f,\"reference_max_abs_diff\":%.3g,"
-                          "\"note\":\"naive dense loop: every synapse every step\"",
-                          r.seconds / f.seconds, max_diff);
-            print_line("cpu_dense_reference", timesteps, o.batch, threads, examples, o.repeats, r, extra);
-        }
+        benchmark_support::print_with_peers(m.line, peers, m.samples_per_s);
+        for (const auto& reference : m.reference_lines) reference.print();
     }
     return 0;
 }
