@@ -780,3 +780,33 @@ TEST_CASE("EventPropCompiler and train() reject what they cannot do", "[errors]"
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// Gradient groups: fixed by the network and batch size, capped for large nets
+// ---------------------------------------------------------------------------
+
+namespace {
+
+constexpr auto group_input = sg::population<"input", 8192>(sg::SpikeInput{});
+constexpr auto group_hidden = sg::population<"hidden", 8192>(sg::LeakyIntegrateFire{});
+constexpr auto group_output = sg::population<"output", 2>(sg::LeakyIntegrate{}, sg::AvgVar{});
+// 8192 x 8192 x 4 bytes = 256 MiB of weights, plus the output's 64 KiB: three copies fit in the 1 GiB cap.
+constexpr auto large_net = sg::network(group_input >> sg::Dense{sg::Constant{0.0f}} >> sg::Exponential{} >> group_hidden,
+                                       group_hidden >> sg::Dense{sg::Constant{0.0f}} >> sg::Exponential{} >> group_output);
+constexpr auto small_net = sg::network(sg::population<"input", 4>(sg::SpikeInput{}) >> sg::Dense{} >> sg::Exponential{} >>
+                                       sg::population<"output", 2>(sg::LeakyIntegrate{}, sg::AvgVar{}));
+
+sg::EventPropCompiler group_compiler(std::size_t batch_size, unsigned threads) {
+    return sg::EventPropCompiler{.example_timesteps = 2, .batch_size = batch_size, .num_threads = threads, .verbose = false};
+}
+
+}  // namespace
+
+TEST_CASE("gradient groups: up to 8, at most the batch, capped at 1 GiB of copies, never set by threads",
+          "[event_prop][groups]") {
+    CHECK(group_compiler(32, 1).compile<sg::cpu>(small_net).simulator().gradient_groups() == 8);
+    CHECK(group_compiler(32, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 8);
+    CHECK(group_compiler(3, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 3);
+    CHECK(group_compiler(32, 2).compile<sg::cpu>(large_net).simulator().gradient_groups() == 3);
+    CHECK(group_compiler(32, 1).compile<sg::cpu>(large_net).simulator().gradient_groups() == 3);
+}

@@ -117,9 +117,18 @@ public:
         return total;
     }
 
+    // Lane l adds its gradient to group l % gradient_groups(). Each group is a
+    // full copy of every gradient, so large networks get fewer: up to 8, but
+    // no more than fit in 1 GiB (at least 2, so two threads still share the
+    // backward pass). The count depends on the network and batch size only,
+    // never on the thread count, so neither does any result.
+    std::size_t gradient_groups() const {
+        std::size_t weight_bytes = 0;
+        for_each_buffer(connections_, [&]<std::size_t C>(const auto& b) { weight_bytes += b.storage.weights.size() * sizeof(float); });
+        const std::size_t affordable = std::max<std::size_t>(2, (std::size_t{1} << 30) / std::max<std::size_t>(weight_bytes, 1));
+        return std::min({std::size_t{8}, affordable, options_.batch_size});
+    }
 protected:
-    // Lane l adds its gradient to group l % gradient_groups().
-    std::size_t gradient_groups() const { return std::min<std::size_t>(8, options_.batch_size); }
     void ensure_gradient_groups() {
         for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
             while (b.gradient.size() < gradient_groups()) b.gradient.emplace_back(b.storage.weights.size(), 0.0f);
