@@ -353,29 +353,42 @@ private:
         const float* psi = b.history.data() + lane * steps * n;
         const float* rate = b.rate_drive.data() + lane * steps * n;
         float* filtered = b.filtered.data() + lane * steps * n;
-        // Learning signal L_j(t) = sum_k B_jk E_k(t), B = the output weights (symmetric e-prop).
-        std::vector<float> signal(steps * n, 0.0f);
         const float out_scale = std::get<output_index>(this->populations_).dynamics.input_scale;
-        for_each_buffer(this->connections_, [&]<std::size_t C>(auto& c) {
-            if constexpr (Net::connection_pre[C] == int(P) && Net::connection_post[C] == int(output_index)) {
-                using Conn = typename Net::template connection_type<C>;
-                for (std::uint32_t j = 0; j < n; ++j)
-                    for_each_synapse<Conn::connectivity_type::kind>(c.storage, num_outputs, j, [&](std::size_t k, std::size_t, float w) {
-                        for (std::size_t t = 0; t < steps; ++t) signal[t * n + j] += out_scale * w * error[t * num_outputs + k];
-                    });
-            }
-        });
         const float alpha = b.dynamics.alpha;
         const float scale = b.dynamics.input_scale;
         float beta = 0.0f, rho = 0.0f;
         if constexpr (std::is_same_v<Model, AdaptiveLeakyIntegrateFire>) beta = b.dynamics.beta, rho = b.dynamics.rho;
+        // Per neuron j: its learning signal L_j(t) = sum_k B_jk E_k(t) over all
+        // steps (B = the output weights: symmetric e-prop), contiguous in t,
+        // then the backward scan over steps s that filters it:
+        // M(s) = sum_{t>s} kappa^(t-1-s) L(t) + regulariser(s);
+        // q(s) = psi(s) (M(s) - beta R(s)), R(s) = P(s+1) + (rho - psi(s+1) beta) R(s+1), P = M psi;
+        // filtered(s) = scale sum_{u>s} alpha^(u-1-s) q(u).
+        std::vector<float> error_by_output(num_outputs * steps);  // E transposed, [k][t]: the loops below run over t
+        for (std::size_t t = 0; t < steps; ++t)
+            for (std::size_t k = 0; k < num_outputs; ++k) error_by_output[k * steps + t] = error[t * num_outputs + k];
+        std::vector<float> signal(steps);
+        std::vector<std::pair<std::uint32_t, float>> row;  // (output k, out_scale w_jk) of one output connection
         for (std::size_t j = 0; j < n; ++j) {
-            // Backwards over steps s: M(s) = sum_{t>s} kappa^(t-1-s) L(t) + regulariser(s);
-            // q(s) = psi(s) (M(s) - beta R(s)), R(s) = P(s+1) + (rho - psi(s+1) beta) R(s+1), P = M psi;
-            // filtered(s) = scale sum_{u>s} alpha^(u-1-s) q(u).
+            std::fill(signal.begin(), signal.end(), 0.0f);
+            for_each_buffer(this->connections_, [&]<std::size_t C>(auto& c) {
+                if constexpr (Net::connection_pre[C] == int(P) && Net::connection_post[C] == int(output_index)) {
+                    using Conn = typename Net::template connection_type<C>;
+                    row.clear();
+                    for_each_synapse<Conn::connectivity_type::kind>(c.storage, num_outputs, std::uint32_t(j),
+                                                                    [&](std::size_t k, std::size_t, float w) {
+                                                                        row.emplace_back(std::uint32_t(k), out_scale * w);
+                                                                    });
+                    // Outputs in row order for every t, as a dot product per t would add them.
+                    for (const auto& [k, w] : row) {
+                        const float* e = error_by_output.data() + std::size_t(k) * steps;
+                        for (std::size_t t = 0; t < steps; ++t) signal[t] += w * e[t];
+                    }
+                }
+            });
             float learning = 0.0f, adaptation = 0.0f, next_p = 0.0f, next_psi = 0.0f, presynaptic = 0.0f;
             for (std::size_t s = steps; s-- > 0;) {
-                if (s + 1 < steps) learning = signal[(s + 1) * n + j] + kappa * learning;
+                if (s + 1 < steps) learning = signal[s + 1] + kappa * learning;
                 adaptation = next_p + (rho - next_psi * beta) * adaptation;
                 if (s + 1 == steps) adaptation = 0.0f;
                 const float m = learning + rate[s * n + j];
