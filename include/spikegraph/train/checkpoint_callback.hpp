@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <spikegraph/error.hpp>
@@ -21,11 +22,13 @@ inline std::string optimiser_array_name(std::string_view connection, std::string
 inline constexpr const char* training_state_array = "training-state";  // [format, steps, epochs done]
 inline constexpr const char* learning_rate_array = "learning-rate";
 inline constexpr std::int64_t training_state_format = 1;
+inline const std::string training_state_prefix = "state-";  // + a simulator's training_state() name
 }  // namespace detail
 
 // Writes the model's weights (mlGeNN's "<conn>-g" names and the manifest, as
-// save_weights), its optimiser's moments, step count, learning rate and the
-// number of epochs done to `path`, atomically: an interrupted save leaves the
+// save_weights), its optimiser's moments, step count, learning rate, the
+// number of epochs done and the simulator's training state (e-prop's running
+// firing rates, "state-running-rate-<population>") to `path`, atomically: an interrupted save leaves the
 // previous file as it was. load_weights() reads such a file too.
 template <class Model>
 void save_training_state(const Model& model, const std::filesystem::path& path) {
@@ -50,6 +53,9 @@ void save_training_state(const Model& model, const std::filesystem::path& path) 
     writer.add(detail::training_state_array, state, std::vector<std::size_t>{state.size()});
     const std::vector<float> lr{optimiser.learning_rate()};
     writer.add(detail::learning_rate_array, lr, std::vector<std::size_t>{1});
+    if constexpr (requires { sim.training_state(); })
+        for (const auto& [name, values] : sim.training_state())
+            writer.add(detail::training_state_prefix + name, values, std::vector<std::size_t>{values.size()});
     writer.write(path, "training checkpoint");
 }
 
@@ -93,7 +99,21 @@ void resume_training(Model& model, const std::filesystem::path& path) {
     });
     optimiser.set_steps(std::uint64_t(state[1]));
     optimiser.set_learning_rate(lr[0]);
+    // The simulator's own training state (e-prop's running rates). A checkpoint
+    // written before these were saved has none: the state then stays as it is.
+    std::vector<std::pair<std::string, std::vector<float>>> simulator_state;
+    if constexpr (requires { sim.training_state(); })
+        for (const auto& [name, current] : sim.training_state())
+            if (const NpyArray* a = npz.find(detail::training_state_prefix + name)) {
+                std::vector<float> values = a->template as<float>();
+                if (values.size() != current.size())
+                    detail::throw_invalid(label, ": array '", detail::training_state_prefix + name, "': expected ",
+                                          current.size(), " values (batch_size x neurons), got ", values.size());
+                simulator_state.emplace_back(name, std::move(values));
+            }
     load_weights(model, path);  // checks the manifest and every weight array, then replaces them all
+    if constexpr (requires { sim.training_state(); })
+        for (auto& [name, values] : simulator_state) sim.set_training_state(name, std::move(values));
     model.optimiser_state() = std::move(optimiser);
     model.set_epochs_done(int(state[2]));
 }

@@ -7,6 +7,7 @@
 #include <span>
 #include <tuple>
 #include <type_traits>
+#include <string>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -131,6 +132,35 @@ public:
     }
 
     void set_regularisation(const RateRegularisation& r) { regularisation_ = r; }
+
+    // State beyond weights and optimiser that training carries from batch to
+    // batch, for checkpoints: each hidden population's running firing rate,
+    // [lane][neuron] ("running-rate-<population>"; < 0: not started yet).
+    std::vector<std::pair<std::string, std::vector<float>>> training_state() const {
+        std::vector<std::pair<std::string, std::vector<float>>> state;
+        for_each_buffer(this->populations_, [&]<std::size_t P>(const auto& b) {
+            using Model = typename Net::template population_type<P>::neuron_type;
+            if constexpr (is_spiking_model<Model> && !is_input_model<Model>)
+                state.emplace_back("running-rate-" + Net::template population_type<P>::name.str(), b.running_rate);
+        });
+        return state;
+    }
+    // Restores one array of training_state(); the size must match (same network and batch size).
+    void set_training_state(const std::string& name, std::vector<float> values) {
+        bool found = false;
+        for_each_buffer(this->populations_, [&]<std::size_t P>(auto& b) {
+            using Pop = typename Net::template population_type<P>;
+            if constexpr (is_spiking_model<typename Pop::neuron_type> && !is_input_model<typename Pop::neuron_type>) {
+                if (name != "running-rate-" + Pop::name.str()) return;
+                if (values.size() != b.running_rate.size())
+                    detail::throw_invalid("training state '", name, "': expected ", b.running_rate.size(),
+                                          " values (batch_size x neurons), got ", values.size());
+                b.running_rate = std::move(values);
+                found = true;
+            }
+        });
+        if (!found) detail::throw_invalid("training state '", name, "': no such array in this e-prop network");
+    }
 
     void run() {
         FlushDenormalsGuard flush;
