@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -76,6 +77,17 @@ inline double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     const std::size_t n = values.size();
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// "a,b,c" -> {"a", "b", "c"}.
+inline std::vector<std::string> parse_name_list(const std::string& text) {
+    std::vector<std::string> names;
+    for (std::size_t start = 0;;) {
+        const std::size_t comma = text.find(',', start);
+        names.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) return names;
+        start = comma + 1;
+    }
 }
 
 inline std::vector<int> parse_int_list(std::string_view option, const std::string& text) {
@@ -192,22 +204,46 @@ struct CommonOptions {
     std::filesystem::path inputs_directory;
     double memory_bandwidth_gb_s = 0.0;
 
-    // Consumes argv[i] (and its value) when it is a common option.
-    bool parse(int argc, char** argv, int& i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
-            return argv[++i];
-        };
+    // Takes `arg` (and its value, read by value()) when it is a common option.
+    template <class Value>
+    bool parse(std::string_view arg, Value&& value) {
         if (arg == "--peer") peers.emplace_back(value());
         else if (arg == "--inputs-dir") inputs_directory = value();
         else if (arg == "--memory-bandwidth-gbs") memory_bandwidth_gb_s = parse_positive_number(arg, value());
         else return false;
         return true;
     }
+    // Consumes argv[i] (and its value) when it is a common option.
+    bool parse(int argc, char** argv, int& i) {
+        const std::string_view arg = argv[i];
+        return parse(arg, [&]() -> const char* {
+            if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
+            return argv[++i];
+        });
+    }
     static constexpr const char* usage =
         "[--peer NAME=CMD]... [--inputs-dir DIR] [--memory-bandwidth-gbs GB/s]";
 };
+
+// The argument loop of the benchmark programs: option(arg, value) is called
+// for each argument, where value() reads the one after it (or throws naming
+// the option). When option returns false (an unknown option, --help or -h) the
+// usage line goes to stderr and the exit status comes back: 0 for help, else 2.
+template <class Option>
+std::optional<int> parse_arguments(int argc, char** argv, const std::string& usage, Option&& option) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
+            return argv[++i];
+        };
+        if (!option(arg, value)) {
+            std::fprintf(stderr, "usage: %s %s\n", argv[0], usage.c_str());
+            return arg == "--help" || arg == "-h" ? 0 : 2;
+        }
+    }
+    return std::nullopt;
+}
 
 struct PeerCommand {
     std::string name;

@@ -168,35 +168,19 @@ void benchmark(const char* name, const Net& net, std::size_t hidden_size, const 
 
 int main(int argc, char** argv) try {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) throw sg::InvalidArgument("missing value for " + std::string(arg));
-            return argv[++i];
-        };
-        if (arg == "--timesteps") o.timesteps = int(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--batch") o.batch = benchmark_support::parse_count(arg, value());
-        else if (arg == "--batches") o.batches = benchmark_support::parse_count(arg, value());
-        else if (arg == "--repeats") o.repeats = unsigned(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--cpu-threads") o.cpu_threads = unsigned(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--no-cpu") o.cpu = false;
-        else if (arg == "--net") {
-            o.nets.clear();
-            std::string list = value();
-            for (std::size_t start = 0;;) {
-                const std::size_t comma = list.find(',', start);
-                o.nets.push_back(list.substr(start, comma - start));
-                if (comma == std::string::npos) break;
-                start = comma + 1;
-            }
-        } else {
-            std::fprintf(stderr,
-                         "usage: %s [--timesteps 1000] [--batch 256] [--batches 2] [--repeats 3] [--cpu-threads 0] "
-                         "[--no-cpu] [--net dense,sparse]\n",
-                         argv[0]);
-            return arg == "--help" ? 0 : 2;
-        }
-    }
+    const std::optional<int> status = benchmark_support::parse_arguments(
+        argc, argv, "[--timesteps 1000] [--batch 256] [--batches 2] [--repeats 3] [--cpu-threads 0] [--no-cpu] [--net dense,sparse]", [&](std::string_view arg, auto& value) {
+            if (arg == "--timesteps") o.timesteps = int(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--batch") o.batch = benchmark_support::parse_count(arg, value());
+            else if (arg == "--batches") o.batches = benchmark_support::parse_count(arg, value());
+            else if (arg == "--repeats") o.repeats = unsigned(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--cpu-threads") o.cpu_threads = unsigned(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--no-cpu") o.cpu = false;
+            else if (arg == "--net") o.nets = benchmark_support::parse_name_list(value());
+            else return false;
+            return true;
+        });
+    if (status) return *status;
     if (o.timesteps < 1 || o.batch < 1 || o.batches < 1 || o.repeats < 1)
         throw sg::InvalidArgument("--timesteps, --batch, --batches and --repeats must be >= 1");
     const int device = sg::cuda_backend::require_device();

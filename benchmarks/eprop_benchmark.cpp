@@ -161,26 +161,19 @@ Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& opti
 
 int main(int argc, char** argv) try {
     Options options;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
-            return argv[++i];
-        };
-        if (options.common.parse(argc, argv, i)) continue;
-        if (arg == "--timesteps") options.timesteps = benchmark_support::parse_int_list(arg, value());
-        else if (arg == "--batch") options.batch = benchmark_support::parse_count(arg, value());
-        else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
-        else if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
-        else {
-            std::fprintf(stderr,
-                         "usage: %s [--timesteps 100[,T2...]] [--batch 32] [--examples 256] [--threads 0 (all)] "
-                         "[--repeats 3] %s\n",
-                         argv[0], benchmark_support::CommonOptions::usage);
-            return arg == "--help" || arg == "-h" ? 0 : 2;
-        }
-    }
+    const std::optional<int> status = benchmark_support::parse_arguments(
+        argc, argv, std::string("[--timesteps 100[,T2...]] [--batch 32] [--examples 256] [--threads 0 (all)] [--repeats 3] ") +
+            benchmark_support::CommonOptions::usage, [&](std::string_view arg, auto& value) {
+            if (options.common.parse(arg, value)) return true;
+            if (arg == "--timesteps") options.timesteps = benchmark_support::parse_int_list(arg, value());
+            else if (arg == "--batch") options.batch = benchmark_support::parse_count(arg, value());
+            else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
+            else if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
+            else return false;
+            return true;
+        });
+    if (status) return *status;
     if (options.batch == 0 || options.examples == 0 || options.repeats == 0)
         throw sg::InvalidArgument("--batch, --examples and --repeats must be at least 1");
     const unsigned threads = benchmark_support::resolved_threads(options.threads);

@@ -48,20 +48,15 @@ double run_parallel(unsigned threads, std::size_t count, Body&& body) {
 
 int main(int argc, char** argv) try {
     Options options;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) throw spikegraph::InvalidArgument(std::string(arg) + " needs a value");
-            return argv[++i];
-        };
-        if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--mib") options.mib = benchmark_support::parse_count(arg, value());
-        else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
-        else {
-            std::fprintf(stderr, "usage: %s [--threads 0] [--mib 512] [--repeats 10]\n", argv[0]);
-            return arg == "--help" || arg == "-h" ? 0 : 2;
-        }
-    }
+    const std::optional<int> status = benchmark_support::parse_arguments(
+        argc, argv, "[--threads 0] [--mib 512] [--repeats 10]", [&](std::string_view arg, auto& value) {
+            if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--mib") options.mib = benchmark_support::parse_count(arg, value());
+            else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
+            else return false;
+            return true;
+        });
+    if (status) return *status;
     if (options.mib < 16 || options.repeats == 0)
         throw spikegraph::InvalidArgument("--mib must be at least 16 (beyond the caches) and --repeats at least 1");
     const unsigned threads = benchmark_support::resolved_threads(options.threads);

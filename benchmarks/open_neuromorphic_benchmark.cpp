@@ -241,28 +241,22 @@ void run_size(const Options& options, unsigned threads) {
 
 int main(int argc, char** argv) try {
     Options options;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) throw sg::InvalidArgument(std::string(arg) + " needs a value");
-            return argv[++i];
-        };
-        if (options.common.parse(argc, argv, i)) continue;
-        if (arg == "--n") options.sizes = benchmark_support::parse_int_list(arg, value());
-        else if (arg == "--timesteps") options.timesteps = int(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--batch") options.batch = benchmark_support::parse_count(arg, value());
-        else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
-        else if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
-        else if (arg == "--no-warm-up") options.warm_up = false;
-        else {
-            std::fprintf(stderr,
-                         "usage: %s [--n 4096,8192,16384] [--timesteps 500] [--batch 16] [--examples 16] [--threads 0] "
-                         "[--repeats 2] [--no-warm-up] %s\n",
-                         argv[0], benchmark_support::CommonOptions::usage);
-            return arg == "--help" || arg == "-h" ? 0 : 2;
-        }
-    }
+    const std::optional<int> status = benchmark_support::parse_arguments(
+        argc, argv, std::string("[--n 4096,8192,16384] [--timesteps 500] [--batch 16] [--examples 16] [--threads 0] [--repeats 2] "
+                        "[--no-warm-up] ") +
+            benchmark_support::CommonOptions::usage, [&](std::string_view arg, auto& value) {
+            if (options.common.parse(arg, value)) return true;
+            if (arg == "--n") options.sizes = benchmark_support::parse_int_list(arg, value());
+            else if (arg == "--timesteps") options.timesteps = int(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--batch") options.batch = benchmark_support::parse_count(arg, value());
+            else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
+            else if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--no-warm-up") options.warm_up = false;
+            else return false;
+            return true;
+        });
+    if (status) return *status;
     if (options.batch == 0 || options.examples == 0 || options.repeats == 0 || options.timesteps < 1)
         throw sg::InvalidArgument("--batch, --examples, --repeats and --timesteps must be at least 1");
     const unsigned threads = benchmark_support::resolved_threads(options.threads);
