@@ -12,16 +12,19 @@
 #error "spikegraph: the cuda backend's kernels must be compiled by nvcc: put this code in a .cu file"
 #endif
 
+#include <spikegraph/cuda/event_prop_simulator.cuh>
 #include <spikegraph/cuda/simulator.cuh>
 
 namespace spikegraph {
 
 struct cuda {
     static constexpr const char* name = "cuda";
-    static constexpr bool has_event_prop = false;  // EventProp kernels: issue 4
-    static constexpr bool has_eprop = false;       // e-prop kernels: issue 5
+    static constexpr bool has_event_prop = true;
+    static constexpr bool has_eprop = false;  // e-prop kernels: issue 5
     template <class Net>
     using Simulator = cuda_backend::Simulator<Net>;
+    template <class Net>
+    using EventPropSimulator = cuda_backend::EventPropSimulator<Net>;
 };
 
 }  // namespace spikegraph

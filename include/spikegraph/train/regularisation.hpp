@@ -1,5 +1,7 @@
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 namespace spikegraph {
 
@@ -20,6 +22,15 @@ struct SpikeRegularisation {
     float drive(float mean_count, std::size_t batch) const {
         const float excess = mean_count - nu_upper;
         return (excess > 0.0f ? lambda_upper : lambda_lower) * excess / float(batch);
+    }
+    // Each neuron's drive from its spike counts in a batch ([lane][neuron]).
+    std::vector<float> drives(const std::uint32_t* counts, std::size_t lanes, std::size_t neurons) const {
+        std::vector<float> result(neurons, 0.0f);
+        if (!active() || lanes == 0) return result;
+        for (std::size_t lane = 0; lane < lanes; ++lane)
+            for (std::size_t i = 0; i < neurons; ++i) result[i] += float(counts[lane * neurons + i]);
+        for (auto& d : result) d = drive(d / float(lanes), lanes);
+        return result;
     }
 };
 

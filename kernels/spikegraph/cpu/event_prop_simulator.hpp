@@ -21,6 +21,7 @@
 #include <spikegraph/cpu/synapse_rows.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/cpu/training_simulator.hpp>
+#include <spikegraph/event_prop_neuron.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/leaky_integrate.hpp>
 #include <spikegraph/model/leaky_integrate_fire.hpp>
@@ -31,14 +32,6 @@
 #include <spikegraph/train/regularisation.hpp>
 
 namespace spikegraph::cpu_backend {
-
-// What EventProp keeps of one spike: 16 bytes.
-struct EventPropSpikeRecord {
-    std::uint32_t id;
-    float offset;     // time of the spike inside its step, (0, dt]
-    float d_v_start;  // d offset / d V at the start of the step
-    float d_v_end;    // d offset / d V when it crossed
-};
 
 template <class Pop, std::size_t Index>
 struct EventPropPopulationBuffers {
@@ -56,7 +49,7 @@ struct EventPropPopulationBuffers {
     NeuronState<Model> initial{};
     std::array<std::vector<float>, Model::Variables::size> variables;
     std::vector<float> readout;
-    std::vector<std::int32_t> readout_step;  // MaxVar: step of the maximum; FirstSpikeTime: record of the first spike
+    std::vector<std::int32_t> readout_step;  // MaxVar: step of the maximum; FirstSpikeTime: step of the first spike
     std::vector<float> lambda_v;             // adjoint of V at the start of the current backward step
     std::vector<float> v_bar;                // scratch: adjoint of V after integration
     std::vector<float> u_bar;                // scratch: adjoint of each spike offset of the step
@@ -184,14 +177,8 @@ public:
         FlushDenormalsGuard flush;
         for_each_population([&]<std::size_t Q>(auto& b) {
             using Pop = typename Net::template population_type<Q>;
-            if constexpr (!EventPropPopulationBuffers<Pop, Q>::is_input) {
-                b.regularisation_drive.assign(Pop::size, 0.0f);
-                if (!regularisation_.active() || Q == P) return;
-                for (std::size_t lane = 0; lane < this->active_lanes_; ++lane)
-                    for (std::size_t i = 0; i < Pop::size; ++i)
-                        b.regularisation_drive[i] += float(b.spike_counts[lane * Pop::size + i]);
-                for (auto& d : b.regularisation_drive) d = regularisation_.drive(d / float(this->active_lanes_), this->active_lanes_);
-            }
+            if constexpr (!EventPropPopulationBuffers<Pop, Q>::is_input)
+                b.regularisation_drive = regularisation_.drives(b.spike_counts.data(), Q == P ? 0 : this->active_lanes_, Pop::size);
         });
         this->accumulate_gradients([&](std::size_t lane, std::size_t group) {
             backward_lane<P>(lane, group, readout_gradient.subspan(lane * Pop::size, Pop::size));
@@ -273,37 +260,18 @@ private:
                 ++counts[queue[s]];
             }
         } else {
-            constexpr int readout_var = readout_variable_index<Model, ReadoutType>;
             const float dt = this->options_.dt;
             for (std::size_t i = 0; i < Pop::size; ++i) {
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
                 for (std::size_t v = 0; v < b.variables.size(); ++v) state[int(v)] = b.variables[v][index];
-                const float v_start = state[Model::V];
                 const float isyn = synaptic_input<P>(lane, i);
-                b.dynamics.integrate(state, isyn);
-                if constexpr (readout_var >= 0) {
-                    const float before = b.readout[index];
-                    b.readout_dynamics.accumulate(b.readout[index], state[readout_var], step);
-                    if constexpr (std::is_same_v<ReadoutType, MaxVar<ReadoutType::variable>>)
-                        if (b.readout[index] != before) b.readout_step[index] = step;
-                }
-                if (b.dynamics.threshold(state)) {
-                    if constexpr (is_spiking_model<Model>) {
-                        const SpikeCrossing crossing =
-                            interpolate_crossing(v_start, state[Model::V], b.dynamics.v_thresh, dt);
-                        b.dynamics.precise_reset(state, crossing.offset);
-                        if constexpr (std::is_same_v<ReadoutType, FirstSpikeTime>) {
-                            if (b.readout_step[index] < 0) {
-                                b.readout_step[index] = std::int32_t(records.size());
-                                b.readout[index] = -(float(step) * dt + crossing.offset);
-                            }
-                        } else {
-                            b.readout_dynamics.spike(b.readout[index], step);
-                        }
-                        records.push_back({std::uint32_t(i), crossing.offset, crossing.d_v_start, crossing.d_v_end});
-                        ++counts[i];
-                    }
+                SpikeRecord record;
+                if (EventPropNeuron<Model, ReadoutType>::forward(b.dynamics, b.readout_dynamics, state, isyn, b.readout[index],
+                                                                 b.readout_step[index], step, dt, record)) {
+                    record.id = std::uint32_t(i);
+                    records.push_back(record);
+                    ++counts[i];
                 }
                 for (std::size_t v = 0; v < b.variables.size(); ++v) b.variables[v][index] = state[int(v)];
             }
@@ -424,65 +392,41 @@ private:
         }
     }
 
-    // d(readout)/d(V after integration in this step) for the variable readouts.
-    template <class ReadoutType, class Buffers>
-    float readout_weight(const Buffers& b, std::size_t index, int step) const {
-        const int steps = this->options_.example_timesteps;
-        if constexpr (requires { b.readout_dynamics.value_weight(step); }) return b.readout_dynamics.value_weight(step);
-        else if constexpr (std::is_same_v<ReadoutType, Var<ReadoutType::variable>>) return step == steps - 1 ? 1.0f : 0.0f;
-        else if constexpr (std::is_same_v<ReadoutType, MaxVar<ReadoutType::variable>>) return b.readout_step[index] == step ? 1.0f : 0.0f;
-        else return 0.0f;
-    }
-
     // Adjoint of update_population() for one step of one lane.
     template <std::size_t P, std::size_t Output>
     void reverse_update(std::size_t lane, int step, std::span<const float> output_gradient) {
         using Pop = typename Net::template population_type<P>;
         using Model = typename Pop::neuron_type;
-        using ReadoutType = typename Pop::readout_type;
         auto& b = std::get<P>(this->populations_);
         const std::size_t base = lane * Pop::size;
+        using Neuron = EventPropNeuron<Model, typename Pop::readout_type>;
         float* lambda_v = b.lambda_v.data() + base;
         float* v_bar = b.v_bar.data() + base;
-        constexpr bool drives_variable = P == Output && readout_variable_index<Model, ReadoutType> >= 0;
 
-        // dL/d(V after integration) = dL/d(V after reset) + the readout's direct term.
-        if constexpr (drives_variable && std::is_same_v<ReadoutType, MaxVar<ReadoutType::variable>>) {
-            for (std::size_t i = 0; i < Pop::size; ++i)
-                v_bar[i] = lambda_v[i] + (b.readout_step[base + i] == step ? output_gradient[i] : 0.0f);
-        } else if constexpr (drives_variable) {
-            const float weight = readout_weight<ReadoutType>(b, 0, step);  // the same for every neuron
-            for (std::size_t i = 0; i < Pop::size; ++i) v_bar[i] = lambda_v[i] + output_gradient[i] * weight;
-        } else {
-            std::copy_n(lambda_v, Pop::size, v_bar);
-        }
-        // A first-spike-time output that never fired gets its gradient as dL/dV
-        // at the last step (the loss's push towards firing, see train/loss.hpp).
-        if constexpr (P == Output && std::is_same_v<ReadoutType, FirstSpikeTime>)
-            if (step == this->options_.example_timesteps - 1)
-                for (std::size_t i = 0; i < Pop::size; ++i)
-                    if (b.readout_step[base + i] < 0) v_bar[i] += output_gradient[i];
-        if constexpr (is_spiking_model<Model>) {
-            // Jumps at this step's spikes: the offset moves the targets
-            // (u_bar from reverse_propagate), the reset, the first-spike-time
-            // loss and the regulariser; the offset depends on V at the start
-            // of the step and on the V that crossed.
-            const auto& records = b.records[lane];
-            const std::uint32_t first = b.step_start[lane][std::size_t(step)];
-            const std::uint32_t last = b.step_start[lane][std::size_t(step) + 1];
-            const float* u_bar = b.u_bar.data() + base;
-            for (std::uint32_t r = first; r < last; ++r) {
-                const SpikeRecord& spike = records[r];
-                float du = u_bar[r - first] + b.dynamics.d_precise_reset_d_offset(spike.offset) * lambda_v[spike.id];
-                if constexpr (P == Output && std::is_same_v<ReadoutType, FirstSpikeTime>)
-                    if (b.readout_step[base + spike.id] == std::int32_t(r)) du -= output_gradient[spike.id];  // y = -t
-                v_bar[spike.id] += du * spike.d_v_end + b.regularisation_drive[spike.id];
-                b.u_bar[base + (r - first)] = du * spike.d_v_start;  // reused: the part that goes to V at the start
+        // Each neuron fires at most once a step, and a step's records are in
+        // ascending id order, so one cursor finds every neuron's spike.
+        const auto& records = b.records[lane];
+        const std::uint32_t first = b.step_start[lane][std::size_t(step)];
+        const std::uint32_t last = b.step_start[lane][std::size_t(step) + 1];
+        std::uint32_t r = first;
+        const int steps = this->options_.example_timesteps;
+        for (std::size_t i = 0; i < Pop::size; ++i) {
+            float v = lambda_v[i];
+            float g = 0.0f;
+            if constexpr (P == Output) {
+                g = output_gradient[i];
+                v = Neuron::readout_term(b.readout_dynamics, lambda_v[i], g, b.readout_step[base + i], step, steps);
             }
-            for (std::size_t i = 0; i < Pop::size; ++i) lambda_v[i] = b.dynamics.alpha * v_bar[i];
-            for (std::uint32_t r = first; r < last; ++r) lambda_v[records[r].id] += b.u_bar[base + (r - first)];
-        } else {
-            for (std::size_t i = 0; i < Pop::size; ++i) lambda_v[i] = b.dynamics.alpha * v_bar[i];
+            const SpikeRecord* spike = nullptr;
+            float u_bar = 0.0f, drive = 0.0f;
+            if (r < last && records[r].id == i) {
+                spike = &records[r];
+                u_bar = b.u_bar[base + (r - first)];
+                drive = b.regularisation_drive[i];
+                ++r;
+            }
+            const bool first_spike = P == Output && Neuron::is_first_spike_time && b.readout_step[base + i] == step;
+            v_bar[i] = Neuron::reverse(b.dynamics, lambda_v[i], v, spike, u_bar, drive, first_spike, g);
         }
         // in_syn(n+1) = beta in_syn(n) + spikes; V(after integration) has k in_syn(n).
         for_each_connection([&]<std::size_t C>(auto& c) {

@@ -207,6 +207,12 @@ inline unsigned long long atomicAdd(unsigned long long* address, unsigned long l
     return old;
 }
 
+inline float atomicAdd(float* address, float value) {
+    const float old = *address;
+    *address = old + value;
+    return old;
+}
+
 namespace cub {
 // BlockScan's ExclusiveSum, written out with barriers.
 template <class T, int Threads>

@@ -41,6 +41,21 @@ __device__ SPIKEGRAPH_INLINE float synaptic_input(const DeviceNetwork<Net>& net,
     return isyn;
 }
 
+// Whether neuron `neuron` of value-input population P fires in `step`: the
+// random number is the one the CPU backend's InputSource draws.
+template <std::size_t P, class Pop, class Model = typename Pop::neuron_type>
+__device__ SPIKEGRAPH_INLINE bool value_input_fires(const typename Model::Dynamics& dynamics, const float* prepared,
+                                                    const std::uint64_t* example_index, std::uint64_t seed,
+                                                    unsigned lane, unsigned neuron, int step) {
+    float u = 0.0f;
+    if constexpr (Model::needs_random) {
+        const std::uint64_t example = example_index[lane];
+        u = detail::uniform(seed, std::uint32_t(step), neuron, static_cast<std::uint32_t>(example),
+                            (std::uint32_t(P) << 24) ^ static_cast<std::uint32_t>(example >> 32));
+    }
+    return dynamics.fires(prepared[std::size_t(lane) * Pop::size + neuron], u);
+}
+
 // Writes this block's spikes to its queue segment in ascending id order (a
 // block-wide exclusive scan of the spike flags), its count, the lane's total,
 // and, when recording, one bit per neuron.
@@ -82,16 +97,8 @@ __device__ void update_population(const DeviceNetwork<Net>& net, SpikeScan::Temp
             if (count != 0) atomicAdd(pop.total_spikes + lane, static_cast<unsigned long long>(count));
         }
     } else if constexpr (Model::kind == NeuronKind::value_input) {
-        bool fired = false;
-        if (active) {
-            float u = 0.0f;
-            if constexpr (Model::needs_random) {
-                const std::uint64_t example = pop.example_index[lane];
-                u = detail::uniform(net.seed, std::uint32_t(step), neuron, static_cast<std::uint32_t>(example),
-                                    (std::uint32_t(P) << 24) ^ static_cast<std::uint32_t>(example >> 32));
-            }
-            fired = pop.dynamics.fires(pop.prepared[index], u);
-        }
+        const bool fired =
+            active && value_input_fires<P, Pop>(pop.dynamics, pop.prepared, pop.example_index, net.seed, lane, neuron, step);
         enqueue_spikes(net, pop, scan, fired, neuron, segment, lane, step);
     } else {
         constexpr int readout_variable = readout_variable_index<Model, typename Pop::readout_type>;

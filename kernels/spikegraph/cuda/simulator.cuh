@@ -29,6 +29,8 @@
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cuda/cuda_error.hpp>
 #include <spikegraph/cuda/device_buffer.hpp>
+#include <spikegraph/cuda/device_input.hpp>
+#include <spikegraph/cuda/graph_cache.hpp>
 #include <spikegraph/cuda/device_network.cuh>
 #include <spikegraph/cuda/kernels.cuh>
 #include <spikegraph/cuda/spike_input_schedule.hpp>
@@ -36,10 +38,6 @@
 #include <spikegraph/recordings.hpp>
 
 namespace spikegraph::cuda_backend {
-
-// At most this many steps are captured in one CUDA Graph; a run launches it
-// ceil(T / 256) times.
-inline constexpr int steps_per_launch = 256;
 
 template <class Net>
 class Simulator : public Recordings<Net::num_populations> {
@@ -64,12 +62,11 @@ public:
         // Non-blocking: ordered with nothing but itself, so copies and kernels
         // of this simulator never wait for (or break the graph capture of) others.
         check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
-        graphs_.reserve(max_cached_graphs);
         try {
             allocate();
             reset(unsigned(options_.batch_size));  // defined state before the first run, as on the CPU
         } catch (...) {
-            release_graphs();
+            graphs_.release();
             cudaStreamDestroy(stream_);
             throw;
         }
@@ -79,7 +76,7 @@ public:
     ~Simulator() {
         int current = device_;
         if (cudaGetDevice(&current) == cudaSuccess && current != device_) cudaSetDevice(device_);
-        release_graphs();
+        graphs_.release();
         if (stream_) cudaStreamDestroy(stream_);
         if (current != device_) cudaSetDevice(current);
     }
@@ -94,25 +91,7 @@ public:
     template <std::size_t P>
     void set_input(const InputBatch& batch) {
         DeviceGuard guard(device_);
-        using Pop = typename Net::template population_type<P>;
-        using Model = typename Pop::neuron_type;
-        auto& b = std::get<P>(populations_);
-        if constexpr (Model::kind == NeuronKind::value_input) {
-            ValueLanes<Pop> lanes{b.input_dynamics, b.host_prepared, b.host_example_index};
-            const std::size_t count = cpu_backend::load_input_batch<Pop>(lanes, batch, options_.batch_size);
-            b.prepared.upload(std::span<const float>(b.host_prepared).first(count * Pop::size), input_what<Pop>(), stream_);
-            b.example_index.upload(std::span<const std::uint64_t>(b.host_example_index).first(count), input_what<Pop>(), stream_);
-            active_lanes_ = count;
-        } else {
-            NoLanes lanes;
-            const std::size_t count = cpu_backend::load_input_batch<Pop>(lanes, batch, options_.batch_size);
-            b.schedule = build_spike_input_schedule<Pop, P>(net_.template population<P>().neuron, options_.dt, batch,
-                                                            options_.example_timesteps);
-            b.schedule_offsets.upload(b.schedule.offsets, input_what<Pop>(), stream_);
-            b.schedule_ids.reserve(std::max<std::size_t>(b.schedule.ids.size(), 1), input_what<Pop>());
-            b.schedule_ids.upload(b.schedule.ids, input_what<Pop>(), stream_);
-            active_lanes_ = count;
-        }
+        active_lanes_ = std::get<P>(populations_).input.load(net_.template population<P>().neuron, batch, options_, stream_);
     }
 
     // Resets every state variable, input buffer and readout, then simulates
@@ -126,7 +105,7 @@ public:
         const DeviceNetwork<Net> description = describe(lanes);
         cudaGraphExec_t graph = graph_for(description);
         launch_reset(description);
-        for (int launch = 0; launch < launches(); ++launch)
+        for (int launch = 0; launch < graph_launches(steps); ++launch)
             check(cudaGraphLaunch(graph, stream_), "cudaGraphLaunch of the time loop");
         check(cudaStreamSynchronize(stream_), "simulating " + std::to_string(steps) + " steps of " +
                                                   std::to_string(lanes) + " lanes (the time loop's kernels)");
@@ -211,15 +190,7 @@ private:
         DeviceBuffer<unsigned long long> total_spikes;
         std::vector<std::uint64_t> host_totals;
         mutable std::vector<float> host_variable;
-        // value inputs
-        typename Model::Dynamics input_dynamics{};
-        DeviceBuffer<float> prepared;
-        DeviceBuffer<std::uint64_t> example_index;
-        std::vector<float> host_prepared;
-        std::vector<std::uint64_t> host_example_index;
-        // spike inputs
-        SpikeInputSchedule schedule;
-        DeviceBuffer<std::uint32_t> schedule_offsets, schedule_ids;
+        DeviceInput<Pop, Index> input;  // input populations
         // recording
         DeviceBuffer<std::uint32_t> spike_record;
         std::array<DeviceBuffer<float>, num_variables> variable_record;
@@ -233,27 +204,6 @@ private:
         DeviceBuffer<unsigned long long> events;
         std::vector<std::uint64_t> host_events;
     };
-    // Prepares a value input's lanes on the host (the firing bound of each
-    // neuron, as the CPU backend prepares it) for one upload.
-    template <class Pop>
-    struct ValueLanes {
-        const typename Pop::neuron_type::Dynamics& dynamics;
-        std::vector<float>& prepared;
-        std::vector<std::uint64_t>& example_index;
-        void set_lane(std::size_t lane, const InputBatch& batch) {
-            const float* row = batch.values.at(lane);
-            for (std::size_t i = 0; i < Pop::size; ++i) prepared[lane * Pop::size + i] = dynamics.prepare(row[i]);
-            example_index[lane] = batch.example_index[lane];
-        }
-    };
-    struct NoLanes {
-        void set_lane(std::size_t, const InputBatch&) {}
-    };
-    template <class Pop>
-    static std::string input_what() {
-        return "inputs of population '" + Pop::name.str() + "'";
-    }
-
     template <class F>
     void for_each_population(F&& f) {
         cpu_backend::for_each_buffer(populations_, f);
@@ -284,15 +234,7 @@ private:
             b.spike_counts.allocate(lanes * segments_of<Pop>, "the spike counts of " + what);
             b.total_spikes.allocate(lanes, "the spike totals of " + what);
             b.host_totals.assign(lanes, 0);
-            if constexpr (Model::kind == NeuronKind::value_input) {
-                b.input_dynamics = pop.neuron.dynamics(options_.dt);
-                b.prepared.allocate(lanes * Pop::size, "the inputs of " + what);
-                b.example_index.allocate(lanes, "the example indices of " + what);
-                b.host_prepared.assign(lanes * Pop::size, 0.0f);
-                b.host_example_index.assign(lanes, 0);
-            } else if constexpr (Model::kind == NeuronKind::spike_input) {
-                b.schedule_offsets.allocate(lanes * std::size_t(options_.example_timesteps + 1), "the input schedule of " + what);
-            }
+            b.input.allocate(pop.neuron, options_);
         });
         for_each_connection([&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
@@ -343,10 +285,10 @@ private:
             d.spike_ids = b.spike_ids.data();
             d.spike_counts = b.spike_counts.data();
             d.total_spikes = b.total_spikes.data();
-            d.prepared = b.prepared.data();
-            d.example_index = b.example_index.data();
-            d.schedule_offsets = b.schedule_offsets.data();
-            d.schedule_ids = b.schedule_ids.data();
+            d.prepared = b.input.prepared.data();
+            d.example_index = b.input.example_index.data();
+            d.schedule_offsets = b.input.schedule_offsets.data();
+            d.schedule_ids = b.input.schedule_ids.data();
             // SpikeInput spikes are recorded from the host's schedule.
             if (this->recording_spikes(P) && Model::kind != NeuronKind::spike_input) d.spike_record = b.spike_record.data();
         });
@@ -375,46 +317,18 @@ private:
     // The captured time loop for a description (kernel parameters are baked
     // into a graph); a few are kept, e.g. for full and partial last batches.
     cudaGraphExec_t graph_for(const DeviceNetwork<Net>& description) {
-        std::array<unsigned char, sizeof(DeviceNetwork<Net>)> key;
-        std::memcpy(key.data(), &description, sizeof description);
-        for (auto& cached : graphs_)
-            if (cached.key == key) return cached.exec;
-        const int steps = steps_in_launch();
-        const dim3 update_grid(Layout::update_blocks, description.lanes);
-        const dim3 propagate_grid(Layout::propagate_blocks, description.lanes);
-        cudaGraph_t graph = nullptr;
-        check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
-        for (int step = 0; step < steps; ++step) {
-            launch_kernel(update_kernel<Net>, update_grid, dim3(block_size), stream_, description, step);
-            if constexpr (Layout::propagate_blocks > 0)
-                launch_kernel(propagate_kernel<Net>, propagate_grid, dim3(block_size), stream_, description, step);
-        }
-        launch_kernel(advance_step_kernel<Net>, dim3(1), dim3(1), stream_, description.step_base, steps);
-        const cudaError_t launched = cudaGetLastError();
-        const cudaError_t captured = cudaStreamEndCapture(stream_, &graph);
-        cudaGraphExec_t exec = nullptr;
-        cudaError_t instantiated = cudaErrorStreamCaptureInvalidated;
-        if (launched == cudaSuccess && captured == cudaSuccess) instantiated = cudaGraphInstantiate(&exec, graph, 0);
-        if (graph) cudaGraphDestroy(graph);
-        check(launched, "launching the time loop's kernels for capture");
-        check(captured, "cudaStreamEndCapture of the time loop");
-        check(instantiated, "cudaGraphInstantiate of the time loop");
-        if (graphs_.size() == max_cached_graphs) {
-            cudaGraphExecDestroy(graphs_.front().exec);
-            graphs_.erase(graphs_.begin());
-        }
-        graphs_.push_back({key, exec});
-        return exec;
+        return graphs_.get(description, stream_, "the time loop", [&](cudaStream_t stream) {
+            const int steps = steps_per_graph(options_.example_timesteps);
+            const dim3 update_grid(Layout::update_blocks, description.lanes);
+            const dim3 propagate_grid(Layout::propagate_blocks, description.lanes);
+            for (int step = 0; step < steps; ++step) {
+                launch_kernel(update_kernel<Net>, update_grid, dim3(block_size), stream, description, step);
+                if constexpr (Layout::propagate_blocks > 0)
+                    launch_kernel(propagate_kernel<Net>, propagate_grid, dim3(block_size), stream, description, step);
+            }
+            launch_kernel(advance_step_kernel<Net>, dim3(1), dim3(1), stream, description.step_base, steps);
+        });
     }
-    void release_graphs() noexcept {
-        for (auto& cached : graphs_) cudaGraphExecDestroy(cached.exec);
-        graphs_.clear();
-    }
-
-    // ceil(T / steps_per_launch) launches of equal length, so at most
-    // launches() - 1 captured steps overrun the example's end.
-    int launches() const { return (options_.example_timesteps + steps_per_launch - 1) / steps_per_launch; }
-    int steps_in_launch() const { return (options_.example_timesteps + launches() - 1) / launches(); }
 
     void launch_reset(const DeviceNetwork<Net>& description) {
         launch_kernel(reset_kernel<Net>, dim3(reset_blocks(description.lanes)), dim3(block_size), stream_, description);
@@ -474,9 +388,9 @@ private:
             if constexpr (Pop::neuron_type::kind == NeuronKind::spike_input) {
                 for (unsigned lane = 0; lane < lanes; ++lane)
                     for (int step = 0; step < steps; ++step)
-                        for (std::uint32_t s = b.schedule.begin(lane, step); s < b.schedule.end(lane, step); ++s) {
+                        for (std::uint32_t s = b.input.schedule.begin(lane, step); s < b.input.schedule.end(lane, step); ++s) {
                             recorded.steps[lane].push_back(step);
-                            recorded.ids[lane].push_back(b.schedule.ids[s]);
+                            recorded.ids[lane].push_back(b.input.schedule.ids[s]);
                         }
             } else {
                 constexpr std::size_t words = record_words_of<Pop>;
@@ -503,12 +417,6 @@ private:
         }
     }
 
-    struct CachedGraph {
-        std::array<unsigned char, sizeof(DeviceNetwork<Net>)> key;
-        cudaGraphExec_t exec;
-    };
-    static constexpr std::size_t max_cached_graphs = 4;
-
     Net net_;
     SimulationOptions options_;
     int device_ = 0;
@@ -517,7 +425,7 @@ private:
     typename cpu_backend::PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
     typename cpu_backend::ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
     DeviceBuffer<int> step_base_;
-    std::vector<CachedGraph> graphs_;
+    GraphCache<DeviceNetwork<Net>> graphs_;
 };
 
 }  // namespace spikegraph::cuda_backend
