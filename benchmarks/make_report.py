@@ -57,10 +57,35 @@ def read_lines(path):
 
 
 def cuda_section(lines):
-    """The CUDA backend's table (cuda_inference_benchmark), or a line saying it did not run."""
+    """The CUDA backend's tables (cuda_inference_benchmark, cuda_event_prop_benchmark), or a line saying it did not run."""
     if not lines:
         return ["CUDA backend: not measured in this run (no GPU, or no nvcc to build it). Absolute GPU figures "
                 "come only from a run on a GPU.", ""]
+    training = [line for line in lines if line["benchmark"] == "cuda_event_prop_train"]
+    lines = [line for line in lines if line["benchmark"] != "cuda_event_prop_train"]
+    return (cuda_inference_section(lines) if lines else []) + cuda_training_section(training)
+
+
+def cuda_training_section(lines):
+    """The table of cuda_event_prop_benchmark's lines (none: no table)."""
+    if not lines:
+        return []
+    out = [f"CUDA backend, EventProp training (700-256-20), on {lines[0].get('gpu', 'an unnamed GPU')}:", "",
+           "| Configuration | samples/s | synaptic events/s | stored spikes per batch | device memory | vs CPU backend |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for line in lines:
+        ratio = line.get("ratio_vs_cpu")
+        out.append(f"| {configuration(line)} | {number(line['samples_per_s'])} | "
+                   f"{events(line['synaptic_events_per_s'])} | {number(line['stored_spikes_per_batch'])} | "
+                   f"{number(line['device_bytes_used'] / 2**20)} MiB | {'–' if ratio is None else number(ratio) + '×'} |")
+    out += ["", "samples/s: forward + backward + Adam update. \"device memory\": free device memory before the model "
+            "minus after training. \"vs CPU backend\": the same data on this machine's CPU backend, measured in the "
+            "same run.", ""]
+    return out
+
+
+def cuda_inference_section(lines):
+    """The table of cuda_inference_benchmark's lines."""
     out = [f"CUDA backend, inference, on {lines[0].get('gpu', 'an unnamed GPU')} (device memory bandwidth "
            f"measured by a device-to-device copy: {number(lines[0]['bandwidth_bytes_per_s'] / 1e9)} GB/s):", "",
            "| Net | Configuration | samples/s (run) | samples/s (end to end) | synaptic events/s | of bandwidth bound "

@@ -83,10 +83,10 @@ fi
 for program in "${programs[@]}"; do
   [[ -x "$bin/$program" ]] || { loud "$bin/$program is missing (build it, or drop --skip-build)"; exit 1; }
 done
-# The CUDA inference benchmark exists where nvcc is found; it runs where a GPU is.
+# The CUDA benchmarks (inference, EventProp training) exist where nvcc is found; they run where a GPU is.
 if [[ $skip_build -eq 0 ]] && selected cuda; then
-  cmake --build "$build_dir" --target cuda_inference_benchmark -j2 >>"$log" 2>&1 \
-    || say "no cuda_inference_benchmark target (no nvcc?): the CUDA backend is not benchmarked"
+  cmake --build "$build_dir" --target cuda_inference_benchmark cuda_event_prop_benchmark -j2 >>"$log" 2>&1 \
+    || say "no cuda_inference_benchmark / cuda_event_prop_benchmark target (no nvcc?): the CUDA backend is not benchmarked"
 fi
 
 # ---------------------------------------------------------------------------
@@ -214,6 +214,19 @@ if selected cuda; then
     else
       failures=$((failures + 1))
       loud "CUDA inference FAILED, see $log"
+    fi
+    if [[ ! -x "$bin/cuda_event_prop_benchmark" ]]; then
+      failures=$((failures + 1))
+      loud "NO CUDA EVENTPROP BENCHMARK: $bin/cuda_event_prop_benchmark was not built, see $log"
+    else
+      say "CUDA EventProp training"
+      if [[ $mode == quick ]]; then cuda_args=(--timesteps 100 --batches 2 --repeats 1 --no-cpu); else cuda_args=(); fi
+      if "$bin/cuda_event_prop_benchmark" "${cuda_args[@]}" > "$results/last.jsonl" 2> >(tee -a "$log" >&2); then
+        tee -a "$jsonl" < "$results/last.jsonl"
+      else
+        failures=$((failures + 1))
+        loud "CUDA EventProp training FAILED, see $log"
+      fi
     fi
   fi
 fi

@@ -12,6 +12,7 @@
 #error "spikegraph: the cuda backend's kernels must be compiled by nvcc: put this code in a .cu file"
 #endif
 
+#include <spikegraph/cuda/eprop_simulator.cuh>
 #include <spikegraph/cuda/event_prop_simulator.cuh>
 #include <spikegraph/cuda/simulator.cuh>
 
@@ -20,11 +21,13 @@ namespace spikegraph {
 struct cuda {
     static constexpr const char* name = "cuda";
     static constexpr bool has_event_prop = true;
-    static constexpr bool has_eprop = false;  // e-prop kernels: issue 5
+    static constexpr bool has_eprop = true;
     template <class Net>
     using Simulator = cuda_backend::Simulator<Net>;
     template <class Net>
     using EventPropSimulator = cuda_backend::EventPropSimulator<Net>;
+    template <class Net>
+    using EPropSimulator = cuda_backend::EPropSimulator<Net>;
 };
 
 }  // namespace spikegraph

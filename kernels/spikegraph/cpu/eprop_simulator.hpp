@@ -23,6 +23,7 @@
 #include <spikegraph/cpu/synapse_rows.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/cpu/training_simulator.hpp>
+#include <spikegraph/eprop_neuron.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/adaptive_leaky_integrate_fire.hpp>
 #include <spikegraph/model/leaky_integrate.hpp>
@@ -240,7 +241,6 @@ private:
             b.input.emit(lane, step, this->options_.seed, 0, Pop::size, queue, count);
             spikes.insert(spikes.end(), queue, queue + count);
         } else {
-            constexpr int readout_var = readout_variable_index<Model, typename Pop::readout_type>;
             float* history = b.history.data() + (lane * std::size_t(this->options_.example_timesteps) + std::size_t(step)) * Pop::size;
             [[maybe_unused]] const float rate_decay = float(std::exp(-double(this->options_.dt) / regularisation_.tau_reg));
             [[maybe_unused]] const float target = regularisation_.f_target * this->options_.dt / 1000.0f;  // spikes per step
@@ -248,24 +248,16 @@ private:
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
                 for (std::size_t v = 0; v < b.variables.size(); ++v) state[int(v)] = b.variables[v][index];
-                b.dynamics.integrate(state, synaptic_input<P>(lane, i));
-                if constexpr (readout_var >= 0) b.readout_dynamics.accumulate(b.readout[index], state[readout_var], step);
-                if constexpr (is_spiking_model<Model>) {
-                    history[i] = b.dynamics.pseudo_derivative(state);
-                    const bool fired = b.dynamics.threshold(state);
-                    if (fired) {
-                        b.dynamics.reset(state);
-                        b.readout_dynamics.spike(b.readout[index], step);
-                        spikes.push_back(std::uint32_t(i));
-                    }
-                    float& rate = b.running_rate[index];
-                    if (rate < 0.0f) rate = target;
-                    rate = rate_decay * rate + (1.0f - rate_decay) * (fired ? 1.0f : 0.0f);
-                    b.rate_drive[(lane * std::size_t(this->options_.example_timesteps) + std::size_t(step)) * Pop::size + i] =
-                        regularisation_.c_reg * (rate - target);
-                } else {
-                    history[i] = state[Model::V];
-                }
+                float unused_rate = 0.0f, unused_drive = 0.0f;
+                float& rate = is_spiking_model<Model> ? b.running_rate[index] : unused_rate;
+                float& drive = is_spiking_model<Model>
+                                   ? b.rate_drive[(lane * std::size_t(this->options_.example_timesteps) + std::size_t(step)) * Pop::size + i]
+                                   : unused_drive;
+                if (EPropNeuron<Model, typename Pop::readout_type>::forward(b.dynamics, b.readout_dynamics, state,
+                                                                           synaptic_input<P>(lane, i), b.readout[index], step,
+                                                                           rate, rate_decay, target, regularisation_.c_reg,
+                                                                           history[i], drive))
+                    spikes.push_back(std::uint32_t(i));
                 for (std::size_t v = 0; v < b.variables.size(); ++v) b.variables[v][index] = state[int(v)];
             }
         }
@@ -307,29 +299,8 @@ private:
     double output_errors(const Loss& loss, std::size_t lane, std::size_t label, std::size_t batch) {
         const std::size_t steps = std::size_t(this->options_.example_timesteps);
         const auto& out = std::get<output_index>(this->populations_);
-        const float* v = out.history.data() + lane * steps * num_outputs;
-        float* error = errors_.data() + lane * steps * num_outputs;
-        const double scale = 1.0 / (double(steps) * double(batch));
-        const bool squared = std::holds_alternative<MeanSquareError>(loss);
-        double total = 0.0;
-        std::array<double, num_outputs> p{};
-        for (std::size_t t = 0; t < steps; ++t) {
-            const float* row = v + t * num_outputs;
-            float* e = error + t * num_outputs;
-            if (squared) {
-                for (std::size_t k = 0; k < num_outputs; ++k) {
-                    const double diff = double(row[k]) - (k == label ? 1.0 : 0.0);
-                    total += diff * diff / double(num_outputs);
-                    e[k] = float(2.0 * diff / double(num_outputs) * scale);
-                }
-            } else {
-                for (std::size_t k = 0; k < num_outputs; ++k) p[k] = row[k];
-                const double log_normaliser = detail::softmax_in_place(p);
-                total += log_normaliser - double(row[label]);
-                for (std::size_t k = 0; k < num_outputs; ++k) e[k] = float((p[k] - (k == label ? 1.0 : 0.0)) * scale);
-            }
-        }
-        return total / double(steps);
+        return eprop_output_errors<num_outputs>(loss, out.history.data() + lane * steps * num_outputs, steps, label, batch,
+                                                errors_.data() + lane * steps * num_outputs);
     }
 
     void backward_lane(std::size_t lane, std::size_t group) {
@@ -340,11 +311,8 @@ private:
         const float* error = errors_.data() + lane * steps * num_outputs;
         // Reverse-filtered output error: Etilde_k(s) = out_scale sum_{t>s} kappa^(t-1-s) E_k(t),
         // what a presynaptic spike in step s adds to dL/dw through V_k.
-        std::vector<float> error_tilde(steps * num_outputs, 0.0f);
-        for (std::size_t s = steps - 1; s-- > 0;)
-            for (std::size_t k = 0; k < num_outputs; ++k)
-                error_tilde[s * num_outputs + k] = out_scale * error[(s + 1) * num_outputs + k] +
-                                                   kappa * error_tilde[(s + 1) * num_outputs + k];
+        std::vector<float> error_tilde(steps * num_outputs);
+        eprop_filter_errors(error, steps, num_outputs, kappa, out_scale, error_tilde.data());
         for_each_buffer(this->populations_, [&]<std::size_t P>(auto&) {
             using Model = typename Net::template population_type<P>::neuron_type;
             if constexpr (is_spiking_model<Model> && !is_input_model<Model>) hidden_factor<P>(lane, error, kappa);
@@ -416,19 +384,7 @@ private:
                     }
                 }
             });
-            float learning = 0.0f, adaptation = 0.0f, next_p = 0.0f, next_psi = 0.0f, presynaptic = 0.0f;
-            for (std::size_t s = steps; s-- > 0;) {
-                if (s + 1 < steps) learning = signal[s + 1] + kappa * learning;
-                adaptation = next_p + (rho - next_psi * beta) * adaptation;
-                if (s + 1 == steps) adaptation = 0.0f;
-                const float m = learning + rate[s * n + j];
-                const float p = psi[s * n + j];
-                const float q = p * (m - beta * adaptation);
-                filtered[s * n + j] = presynaptic;  // sum over u > s
-                presynaptic = scale * q + alpha * presynaptic;
-                next_p = m * p;
-                next_psi = p;
-            }
+            eprop_filter_signal(signal.data(), psi + j, rate + j, n, steps, kappa, alpha, scale, beta, rho, filtered + j);
         }
     }
 

@@ -644,10 +644,4 @@ __global__ void __launch_bounds__(block_size)
     }(std::make_index_sequence<Net::num_connections>{});
 }
 
-template <class T>
-__global__ void __launch_bounds__(block_size) fill_kernel(T* values, std::size_t count, T value) {
-    const std::size_t stride = std::size_t(gridDim.x) * block_size;
-    for (std::size_t i = std::size_t(blockIdx.x) * block_size + threadIdx.x; i < count; i += stride) values[i] = value;
-}
-
 }  // namespace spikegraph::cuda_backend

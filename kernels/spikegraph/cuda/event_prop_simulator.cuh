@@ -33,17 +33,47 @@
 #include <spikegraph/cuda/device_input.hpp>
 #include <spikegraph/cuda/event_prop_kernels.cuh>
 #include <spikegraph/cuda/graph_cache.hpp>
+#include <spikegraph/cuda/training_simulator.cuh>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/recorded_spikes.hpp>
 #include <spikegraph/train/regularisation.hpp>
 
 namespace spikegraph::cuda_backend {
 
+template <class Pop, std::size_t Index>
+struct EventPropPopulationBuffers {
+    using Model = typename Pop::neuron_type;
+    typename Model::Dynamics dynamics{};
+    typename Pop::readout_type::Dynamics readout_dynamics{};
+    NeuronState<Model> initial{};
+    std::array<DeviceBuffer<float>, Model::Variables::size> variables;
+    DeviceBuffer<float> readout_value, lambda_v, output_gradient, drive;
+    DeviceBuffer<std::int32_t> readout_step;
+    DeviceBuffer<std::uint32_t> neuron_spikes, queue_counts, step_start;
+    DeviceBuffer<EventPropSpikeRecord> queue, records;
+    std::uint32_t capacity = 0;
+    std::vector<std::uint32_t> host_step_start;  // [lane][step + 1] after a run
+    std::vector<std::uint64_t> host_totals;
+    mutable std::vector<std::uint32_t> host_counts;
+    DeviceInput<Pop, Index> input;
+};
+
+template <class Conn>
+struct EventPropConnectionBuffers {
+    typename Exponential::Dynamics synapse{};
+    ExponentialArrival arrival{};
+    DeviceSynapses synapses;
+    DeviceBuffer<float> in_syn, lambda_j, u_bar;
+    DeviceBuffer<unsigned long long> events;
+    std::vector<std::uint64_t> host_events;
+};
+
 template <class Net>
-class EventPropSimulator {
+class EventPropSimulator : public TrainingSimulatorBase<Net, EventPropPopulationBuffers, EventPropConnectionBuffers> {
+    using Base = TrainingSimulatorBase<Net, EventPropPopulationBuffers, EventPropConnectionBuffers>;
+
 public:
-    static constexpr std::size_t num_populations = Net::num_populations;
-    static constexpr std::size_t num_connections = Net::num_connections;
+    using Base::num_connections, Base::num_populations;
     static constexpr std::size_t output = std::size_t(Net::first_readout() >= 0 ? Net::first_readout() : 0);
     using Layout = EventPropLayout<Net>;
     using Description = EventPropDeviceNetwork<Net>;
@@ -54,78 +84,46 @@ public:
                   "spikegraph: this network's description exceeds the 4 KiB a CUDA kernel parameter may hold; "
                   "use fewer populations or connections per network on the cuda backend");
 
-    EventPropSimulator(const Net& net, const SimulationOptions& options) : net_(net), options_(options) {
-        options_.validate();
-        if (options_.batch_size > 65535)
-            detail::throw_invalid("batch_size must be <= 65535 on the cuda backend (the CUDA grid's y limit), got ",
-                                  options_.batch_size);
-        device_ = require_device();
-        check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
-        try {
-            allocate();
-        } catch (...) {
-            forward_graphs_.release();
-            cudaStreamDestroy(stream_);
-            throw;
-        }
-    }
-    EventPropSimulator(const EventPropSimulator&) = delete;
-    EventPropSimulator& operator=(const EventPropSimulator&) = delete;
+    EventPropSimulator(const Net& net, const SimulationOptions& options) : Base(net, options) { allocate(); }
     ~EventPropSimulator() {
-        int current = device_;
-        if (cudaGetDevice(&current) == cudaSuccess && current != device_) cudaSetDevice(device_);
+        DeviceGuard guard(this->device_);
         forward_graphs_.release();
         backward_graphs_.release();
-        if (stream_) cudaStreamDestroy(stream_);
-        if (current != device_) cudaSetDevice(current);
     }
-
-    const SimulationOptions& options() const { return options_; }
-    const Net& network() const { return net_; }
-    std::size_t active_lanes() const { return active_lanes_; }
-    int device() const { return device_; }
 
     void set_regularisation(const SpikeRegularisation& r) { regularisation_ = r; }
-
-    template <std::size_t P>
-    void set_input(const InputBatch& batch) {
-        DeviceGuard guard(device_);
-        active_lanes_ = std::get<P>(populations_).input.load(net_.template population<P>().neuron, batch, options_, stream_);
-        ran_ = false;
-    }
 
     // Forward pass of the active lanes, keeping what backward() needs. When a
     // lane fires more spikes than the records hold, they grow and the batch
     // runs again, so memory follows the spikes.
     void run() {
-        DeviceGuard guard(device_);
-        upload_changed_weights();
-        const unsigned lanes = unsigned(active_lanes_);
-        ran_ = false;
+        DeviceGuard guard(this->device_);
+        this->upload_changed_weights();
+        const unsigned lanes = unsigned(this->active_lanes_);
+        this->ran_ = false;
         if (lanes == 0) return;
         for (;;) {
             const Description description = describe(lanes);
-            cudaGraphExec_t graph = forward_graphs_.get(description, stream_, "the EventProp forward time loop",
+            cudaGraphExec_t graph = forward_graphs_.get(description, this->stream_, "the EventProp forward time loop",
                                                         [&](cudaStream_t stream) { capture_forward(description, stream); });
             launch_reset(description, false);
-            for (int launch = 0; launch < graph_launches(options_.example_timesteps); ++launch)
-                check(cudaGraphLaunch(graph, stream_), "cudaGraphLaunch of the EventProp forward time loop");
-            check(cudaStreamSynchronize(stream_), "the EventProp forward pass of " + std::to_string(lanes) + " lanes");
+            this->run_graph(graph, graph_launches(this->options_.example_timesteps),
+                            "the EventProp forward pass of " + std::to_string(lanes) + " lanes");
             if (!grow_records(lanes)) break;
         }
         collect_statistics(lanes);
         collect_recordings(lanes);
-        ran_ = true;
+        this->ran_ = true;
     }
 
     template <std::size_t P>
     void readout(std::span<float> out) const {
-        DeviceGuard guard(device_);
+        DeviceGuard guard(this->device_);
         using Pop = typename Net::template population_type<P>;
         static_assert(Pop::has_readout, "spikegraph: this population has no readout");
-        const auto& b = std::get<P>(populations_);
-        const std::size_t count = active_lanes_ * Pop::size;
-        b.readout_value.download(out.first(count), "the readout of population '" + Pop::name.str() + "'", stream_);
+        const auto& b = std::get<P>(this->populations_);
+        const std::size_t count = this->active_lanes_ * Pop::size;
+        b.readout_value.download(out.first(count), "the readout of population '" + Pop::name.str() + "'", this->stream_);
         if constexpr (!std::is_same_v<typename Pop::readout_type, FirstSpikeTime>)
             for (std::size_t i = 0; i < count; ++i) out[i] = b.readout_dynamics.result(out[i]);
     }
@@ -138,184 +136,63 @@ public:
         using Pop = typename Net::template population_type<P>;
         static_assert(Pop::has_readout, "spikegraph: backward needs the output population's readout");
         static_assert(P == output, "spikegraph: EventProp's output is the network's one population with a readout");
-        if (!ran_) detail::throw_invalid("EventProp backward() called before a forward run()");
-        if (readout_gradient.size() != active_lanes_ * Pop::size)
+        if (!this->ran_) detail::throw_invalid("EventProp backward() called before a forward run()");
+        if (readout_gradient.size() != this->active_lanes_ * Pop::size)
             detail::throw_invalid("population '", name_view<Pop::name>, "': readout gradient has ", readout_gradient.size(),
-                                  " values, expected ", active_lanes_ * Pop::size);
-        DeviceGuard guard(device_);
-        const unsigned lanes = unsigned(active_lanes_);
-        std::get<P>(populations_).output_gradient.upload(readout_gradient, "the readout gradient", stream_);
+                                  " values, expected ", this->active_lanes_ * Pop::size);
+        DeviceGuard guard(this->device_);
+        const unsigned lanes = unsigned(this->active_lanes_);
+        std::get<P>(this->populations_).output_gradient.upload(readout_gradient, "the readout gradient", this->stream_);
         upload_drives();
         const Description description = describe(lanes);
-        cudaGraphExec_t graph = backward_graphs_.get(description, stream_, "the EventProp backward time loop",
+        cudaGraphExec_t graph = backward_graphs_.get(description, this->stream_, "the EventProp backward time loop",
                                                      [&](cudaStream_t stream) { capture_backward(description, stream); });
         launch_reset(description, true);
-        for (int launch = 0; launch < graph_launches(options_.example_timesteps); ++launch)
-            check(cudaGraphLaunch(graph, stream_), "cudaGraphLaunch of the EventProp backward time loop");
-        check(cudaStreamSynchronize(stream_), "the EventProp backward pass of " + std::to_string(lanes) + " lanes");
-        for_each_connection([&]<std::size_t C>(auto& b) {
-            using Conn = typename Net::template connection_type<C>;
-            b.gradient.download(b.host_gradient, "the gradient of connection '" + Conn::name.str() + "'", stream_);
-        });
+        this->run_graph(graph, graph_launches(this->options_.example_timesteps),
+                        "the EventProp backward pass of " + std::to_string(lanes) + " lanes");
+        this->download_gradients();
     }
 
-    // dL/dw of connection C summed since zero_gradients(), in the layout of its weights.
-    template <std::size_t C>
-    std::span<const float> gradient() const {
-        return std::get<C>(connections_).host_gradient;
-    }
-    void zero_gradients() {
-        DeviceGuard guard(device_);
-        for_each_connection([&]<std::size_t C>(auto& b) {
-            fill(b.gradient.data(), b.gradient.size(), 0.0f);
-            std::fill(b.host_gradient.begin(), b.host_gradient.end(), 0.0f);
-        });
-        check(cudaStreamSynchronize(stream_), "zeroing the gradients");
-    }
-
-    template <std::size_t C>
-    const detail::ConnectionStorage& connection_storage() const {
-        return std::get<C>(connections_).storage;
-    }
-    // The host copy of connection C's weights, for an optimiser to change in
-    // place; the device copy follows at the next run().
-    template <std::size_t C>
-    std::span<float> mutable_weights() {
-        std::get<C>(connections_).weights_changed = true;
-        return std::get<C>(connections_).storage.weights;
-    }
-    template <std::size_t C>
-    void set_weights(std::span<const float> weights) {
-        DeviceGuard guard(device_);
-        using Conn = typename Net::template connection_type<C>;
-        auto& b = std::get<C>(connections_);
-        // Validated on a copy and uploaded before the host copy changes.
-        detail::ConnectionStorage updated = b.storage;
-        detail::replace_weights(updated, weights, name_view<Conn::name>);
-        b.weights.upload(updated.weights, "the weights of connection '" + Conn::name.str() + "'", stream_);
-        b.storage.weights = std::move(updated.weights);
-    }
-    // Replaces connection C's synapses, structure included; validated first, on error nothing changes.
-    template <std::size_t C>
-    void set_connection_storage(detail::ConnectionStorage storage) {
-        DeviceGuard guard(device_);
-        using Conn = typename Net::template connection_type<C>;
-        detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
-                                         Conn::post_type::size, "connection '" + Conn::name.str() + "'");
-        upload_connection<C>(std::move(storage));
-    }
-
-    // Spike recording (switched on before run(), read after); variable
-    // recording is not offered by the training simulators.
-    void stop_recording() { spike_recording_.fill(false); }
-    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
-    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
-    void record_variable(std::size_t, std::size_t, bool enabled) {
-        if (enabled)
-            detail::throw_invalid("variable recording is not available on a training simulator; "
-                                  "record with an InferenceCompiler model that has the same weights");
-    }
-    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
-        detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
-    }
-
-    // Spikes of population P in the last run, per lane.
-    template <std::size_t P>
-    std::span<const std::uint64_t> spike_totals() const {
-        return std::span<const std::uint64_t>(std::get<P>(populations_).host_totals).first(active_lanes_);
-    }
-    std::uint64_t synaptic_events() const {
-        std::uint64_t total = 0;
-        for_each_connection([&]<std::size_t C>(const auto& b) {
-            for (std::size_t lane = 0; lane < active_lanes_; ++lane) total += b.host_events[lane];
-        });
-        return total;
-    }
     // Spikes of each neuron of population P in the last run, [lane][neuron].
     template <std::size_t P>
     std::span<const std::uint32_t> neuron_spike_counts() const {
-        DeviceGuard guard(device_);
+        DeviceGuard guard(this->device_);
         using Pop = typename Net::template population_type<P>;
         static_assert(!Layout::template is_spike_input<P>, "spikegraph: a SpikeInput population's counts are its input's");
-        const auto& b = std::get<P>(populations_);
-        b.host_counts.resize(active_lanes_ * Pop::size);
-        b.neuron_spikes.download(b.host_counts, "the spike counts of population '" + Pop::name.str() + "'", stream_);
+        const auto& b = std::get<P>(this->populations_);
+        b.host_counts.resize(this->active_lanes_ * Pop::size);
+        b.neuron_spikes.download(b.host_counts, "the spike counts of population '" + Pop::name.str() + "'", this->stream_);
         return b.host_counts;
     }
     // Spike records kept by the last run (all lanes), a measure of the memory EventProp needs.
     std::size_t stored_spikes() const {
         std::size_t total = 0;
-        for_each_population([&]<std::size_t P>(const auto& b) {
-            for (std::size_t lane = 0; lane < active_lanes_; ++lane) total += b.host_totals[lane];
+        this->for_each_population([&]<std::size_t P>(const auto& b) {
+            for (std::size_t lane = 0; lane < this->active_lanes_; ++lane) total += b.host_totals[lane];
         });
         return total;
     }
     // Records each lane may keep per population before they grow.
     template <std::size_t P>
     std::uint32_t record_capacity() const {
-        return std::get<P>(populations_).capacity;
+        return std::get<P>(this->populations_).capacity;
     }
 
 private:
-    template <class Pop, std::size_t Index>
-    struct PopulationBuffers {
-        using Model = typename Pop::neuron_type;
-        typename Model::Dynamics dynamics{};
-        typename Pop::readout_type::Dynamics readout_dynamics{};
-        NeuronState<Model> initial{};
-        std::array<DeviceBuffer<float>, Model::Variables::size> variables;
-        DeviceBuffer<float> readout_value, lambda_v, output_gradient, drive;
-        DeviceBuffer<std::int32_t> readout_step;
-        DeviceBuffer<std::uint32_t> neuron_spikes, queue_counts, step_start;
-        DeviceBuffer<EventPropSpikeRecord> queue, records;
-        std::uint32_t capacity = 0;
-        std::vector<std::uint32_t> host_step_start;  // [lane][step + 1] after a run
-        std::vector<std::uint64_t> host_totals;
-        mutable std::vector<std::uint32_t> host_counts;
-        DeviceInput<Pop, Index> input;
-    };
-    template <class Conn>
-    struct ConnectionBuffers {
-        typename Exponential::Dynamics synapse{};
-        ExponentialArrival arrival{};
-        detail::ConnectionStorage storage;
-        bool weights_changed = false;
-        DeviceBuffer<float> in_syn, lambda_j, weights, gradient, u_bar;
-        DeviceBuffer<std::uint32_t> row_start, columns;
-        DeviceBuffer<unsigned long long> events;
-        std::vector<float> host_gradient;
-        std::vector<std::uint64_t> host_events;
-    };
-
-    template <class F>
-    void for_each_population(F&& f) {
-        cpu_backend::for_each_buffer(populations_, f);
-    }
-    template <class F>
-    void for_each_population(F&& f) const {
-        cpu_backend::for_each_buffer(populations_, f);
-    }
-    template <class F>
-    void for_each_connection(F&& f) {
-        cpu_backend::for_each_buffer(connections_, f);
-    }
-    template <class F>
-    void for_each_connection(F&& f) const {
-        cpu_backend::for_each_buffer(connections_, f);
-    }
+    using Base::for_each_connection, Base::for_each_population;
 
     void allocate() {
-        const std::size_t lanes = options_.batch_size;
-        const std::size_t steps = std::size_t(options_.example_timesteps);
-        const float dt = options_.dt;
+        const std::size_t lanes = this->options_.batch_size;
+        const std::size_t steps = std::size_t(this->options_.example_timesteps);
+        const float dt = this->options_.dt;
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
             using Model = typename Pop::neuron_type;
-            const auto& pop = net_.template population<P>();
+            const auto& pop = this->net_.template population<P>();
             const std::string what = " of population '" + Pop::name.str() + "'";
             pop.neuron.validate(name_view<Pop::name>);
             b.host_totals.assign(lanes, 0);
-            b.input.allocate(pop.neuron, options_);
+            b.input.allocate(pop.neuron, this->options_);
             if constexpr (!Layout::template is_spike_input<P>) {
                 b.neuron_spikes.allocate(lanes * Pop::size, "the spike counts" + what);
                 b.queue.allocate(lanes * Pop::size, "the spike queue" + what);
@@ -333,25 +210,25 @@ private:
                                               "': EventProp needs tau_refrac = 0 (no refractory period), got ",
                                               pop.neuron.tau_refrac);
                 b.dynamics = pop.neuron.dynamics(dt);
-                b.readout_dynamics = pop.readout.dynamics(dt, options_.example_timesteps);
+                b.readout_dynamics = pop.readout.dynamics(dt, this->options_.example_timesteps);
                 b.initial = pop.neuron.initial_state();
                 for (auto& v : b.variables) v.allocate(lanes * Pop::size, "a state variable" + what);
                 b.readout_value.allocate(lanes * Pop::size, "the readout" + what);
                 b.readout_step.allocate(lanes * Pop::size, "the readout steps" + what);
                 b.lambda_v.allocate(lanes * Pop::size, "the adjoint of V" + what);
                 b.drive.allocate(Pop::size, "the regulariser's drive" + what);
-                b.drive.upload(std::vector<float>(Pop::size, 0.0f), "the regulariser's drive" + what, stream_);
+                b.drive.upload(std::vector<float>(Pop::size, 0.0f), "the regulariser's drive" + what, this->stream_);
                 if constexpr (P == output) b.output_gradient.allocate(lanes * Pop::size, "the readout gradient" + what);
             }
         });
         for_each_connection([&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
             using Post = typename Conn::post_type;
-            const auto& c = net_.template connection<C>();
+            const auto& c = this->net_.template connection<C>();
             const std::string what = " of connection '" + Conn::name.str() + "'";
             c.synapse.validate(name_view<Conn::name>);
             b.synapse = c.synapse.dynamics(dt);
-            const auto& post = net_.template population<std::size_t(Net::connection_post[C])>().neuron;
+            const auto& post = this->net_.template population<std::size_t(Net::connection_post[C])>().neuron;
             const auto post_dynamics = post.dynamics(dt);
             b.arrival = ExponentialArrival::make(dt, c.synapse.tau, post.tau_mem, post_dynamics.input_scale * b.synapse.scale,
                                                  post_dynamics.alpha, b.synapse.decay);
@@ -360,52 +237,9 @@ private:
             b.u_bar.allocate(lanes * Conn::pre_type::size, "the offset adjoints" + what);
             b.events.allocate(lanes, "the event counts" + what);
             b.host_events.assign(lanes, 0);
-            upload_connection<C>(detail::build_connection(c.connectivity, Conn::pre_type::size, Post::size, options_.seed, C,
-                                                          Conn::name.str()));
         });
-        step_base_.allocate(1, "the step counter");
-        zero_gradients();
-    }
-
-    template <std::size_t C>
-    void upload_connection(detail::ConnectionStorage storage) {
-        using Conn = typename Net::template connection_type<C>;
-        auto& b = std::get<C>(connections_);
-        const std::string what = " of connection '" + Conn::name.str() + "'";
-        DeviceBuffer<float> weights(storage.weights.size(), "the weights" + what);
-        DeviceBuffer<float> gradient(storage.weights.size(), "the gradient" + what);
-        DeviceBuffer<std::uint32_t> row_start(storage.row_start.size(), "the CSR row starts" + what);
-        DeviceBuffer<std::uint32_t> columns(storage.columns.size(), "the CSR columns" + what);
-        weights.upload(storage.weights, "the weights" + what, stream_);
-        row_start.upload(storage.row_start, "the CSR row starts" + what, stream_);
-        columns.upload(storage.columns, "the CSR columns" + what, stream_);
-        fill(gradient.data(), gradient.size(), 0.0f);
-        check(cudaStreamSynchronize(stream_), "zeroing the gradient" + what);
-        // Only now, with every copy done, does the connection change.
-        b.weights = std::move(weights);
-        b.gradient = std::move(gradient);
-        b.row_start = std::move(row_start);
-        b.columns = std::move(columns);
-        b.host_gradient.assign(storage.weights.size(), 0.0f);
-        b.storage = std::move(storage);
-        b.weights_changed = false;
-    }
-
-    void upload_changed_weights() {
-        for_each_connection([&]<std::size_t C>(auto& b) {
-            using Conn = typename Net::template connection_type<C>;
-            if (!b.weights_changed) return;
-            b.weights.upload(b.storage.weights, "the weights of connection '" + Conn::name.str() + "'", stream_);
-            b.weights_changed = false;
-        });
-    }
-
-    template <class T>
-    void fill(T* values, std::size_t count, T value) {
-        if (count == 0) return;
-        const unsigned blocks = unsigned(std::min<std::size_t>((count + block_size - 1) / block_size, 4096));
-        launch_kernel(fill_kernel<T>, dim3(blocks), dim3(block_size), stream_, values, count, value);
-        check(cudaGetLastError(), "launching fill_kernel");
+        this->build_connections();
+        this->step_base_.allocate(1, "the step counter");
     }
 
     // The regulariser's dL/dV per spike of each hidden neuron, from the
@@ -415,11 +249,11 @@ private:
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
             if constexpr (!is_input_model<typename Pop::neuron_type>) {
-                const std::size_t lanes = P == output || !regularisation_.active() ? 0 : active_lanes_;
+                const std::size_t lanes = P == output || !regularisation_.active() ? 0 : this->active_lanes_;
                 const std::span<const std::uint32_t> counts =
                     lanes != 0 ? neuron_spike_counts<P>() : std::span<const std::uint32_t>{};
                 b.drive.upload(regularisation_.drives(counts.data(), lanes, Pop::size),
-                               "the regulariser's drive of population '" + Pop::name.str() + "'", stream_);
+                               "the regulariser's drive of population '" + Pop::name.str() + "'", this->stream_);
             }
         });
         drives_set_ = regularisation_.active();
@@ -456,23 +290,23 @@ private:
             d.arrival = b.arrival;
             d.in_syn = b.in_syn.data();
             d.lambda_j = b.lambda_j.data();
-            d.weights = b.weights.data();
-            d.row_start = b.row_start.data();
-            d.columns = b.columns.data();
-            d.gradient = b.gradient.data();
+            d.weights = b.synapses.weights.data();
+            d.row_start = b.synapses.row_start.data();
+            d.columns = b.synapses.columns.data();
+            d.gradient = b.synapses.gradient.data();
             d.u_bar = b.u_bar.data();
             d.events = b.events.data();
         });
-        description.seed = options_.seed;
-        description.dt = options_.dt;
-        description.timesteps = options_.example_timesteps;
+        description.seed = this->options_.seed;
+        description.dt = this->options_.dt;
+        description.timesteps = this->options_.example_timesteps;
         description.lanes = lanes;
-        description.step_base = step_base_.data();
+        description.step_base = this->step_base_.data();
         return description;
     }
 
     void capture_forward(const Description& description, cudaStream_t stream) {
-        const int steps = steps_per_graph(options_.example_timesteps);
+        const int steps = steps_per_graph(this->options_.example_timesteps);
         const dim3 update_grid(Layout::update_blocks, description.lanes);
         const dim3 propagate_grid(Layout::propagate_blocks, description.lanes);
         for (int step = 0; step < steps; ++step) {
@@ -482,7 +316,7 @@ private:
         launch_kernel(advance_step_kernel<Net>, dim3(1), dim3(1), stream, description.step_base, steps);
     }
     void capture_backward(const Description& description, cudaStream_t stream) {
-        const int steps = steps_per_graph(options_.example_timesteps);
+        const int steps = steps_per_graph(this->options_.example_timesteps);
         const dim3 propagate_grid(Layout::reverse_propagate_blocks, description.lanes);
         const dim3 update_grid(Layout::reverse_update_blocks, description.lanes);
         for (int step = 0; step < steps; ++step) {
@@ -494,10 +328,8 @@ private:
     }
 
     void launch_reset(const Description& description, bool backward) {
-        std::size_t largest = 1;
-        for (std::size_t size : Net::population_sizes) largest = std::max(largest, size);
-        const std::size_t blocks = std::min<std::size_t>((std::size_t(description.lanes) * largest + block_size - 1) / block_size, 4096);
-        launch_kernel(event_prop_reset_kernel<Net>, dim3(unsigned(blocks)), dim3(block_size), stream_, description, backward);
+        launch_kernel(event_prop_reset_kernel<Net>, dim3(this->neuron_blocks(description.lanes)), dim3(block_size), this->stream_,
+                      description, backward);
         check(cudaGetLastError(), "launching event_prop_reset_kernel");
     }
 
@@ -505,18 +337,19 @@ private:
     // its population holds, grows them (by a quarter more than needed) and
     // says the batch must run again.
     bool grow_records(unsigned lanes) {
-        const std::size_t stride = std::size_t(options_.example_timesteps) + 1;
+        const std::size_t stride = std::size_t(this->options_.example_timesteps) + 1;
         bool grown = false;
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
             if constexpr (!Layout::template is_spike_input<P>) {
                 b.host_step_start.resize(lanes * stride);
-                b.step_start.download(b.host_step_start, "the record offsets of population '" + Pop::name.str() + "'", stream_);
+                b.step_start.download(b.host_step_start, "the record offsets of population '" + Pop::name.str() + "'", this->stream_);
                 std::size_t needed = 0;
                 for (unsigned lane = 0; lane < lanes; ++lane) needed = std::max<std::size_t>(needed, b.host_step_start[lane * stride + stride - 1]);
                 if (needed <= b.capacity) return;
                 const std::size_t capacity = std::min<std::size_t>(needed + needed / 4, stride * Pop::size);
-                b.records.allocate(options_.batch_size * capacity, "the spike records of population '" + Pop::name.str() + "'");
+                b.capacity = 0;  // if the allocation fails, no kernel may write records
+                b.records.allocate(this->options_.batch_size * capacity, "the spike records of population '" + Pop::name.str() + "'");
                 b.capacity = std::uint32_t(capacity);
                 grown = true;
             }
@@ -525,70 +358,47 @@ private:
     }
 
     void collect_statistics(unsigned lanes) {
-        const std::size_t stride = std::size_t(options_.example_timesteps) + 1;
+        const std::size_t stride = std::size_t(this->options_.example_timesteps) + 1;
         for_each_population([&]<std::size_t P>(auto& b) {
             for (unsigned lane = 0; lane < lanes; ++lane) {
                 if constexpr (Layout::template is_spike_input<P>)
-                    b.host_totals[lane] = b.input.schedule.end(lane, options_.example_timesteps - 1) -
+                    b.host_totals[lane] = b.input.schedule.end(lane, this->options_.example_timesteps - 1) -
                                           b.input.schedule.begin(lane, 0);
                 else
                     b.host_totals[lane] = b.host_step_start[lane * stride + stride - 1];
             }
         });
-        std::vector<unsigned long long> events(lanes);
-        for_each_connection([&]<std::size_t C>(auto& b) {
-            using Conn = typename Net::template connection_type<C>;
-            b.events.download(events, "the event counts of connection '" + Conn::name.str() + "'", stream_);
-            std::copy(events.begin(), events.end(), b.host_events.begin());
-        });
+        this->download_events(lanes);
     }
 
     void collect_recordings(unsigned lanes) {
-        const int steps = options_.example_timesteps;
+        const int steps = this->options_.example_timesteps;
         const std::size_t stride = std::size_t(steps) + 1;
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
-            if (!spike_recording_[P]) return;
-            auto& recorded = recorded_spikes_[P];
+            if (!this->spike_recording_[P]) return;
+            auto& recorded = this->recorded_spikes_[P];
             recorded.steps.assign(lanes, {});
             recorded.ids.assign(lanes, {});
-            std::vector<EventPropSpikeRecord> records;
-            if constexpr (!Layout::template is_spike_input<P>) {
-                records.resize(std::size_t(lanes) * b.capacity);
-                b.records.download(records, "the spike records of population '" + Pop::name.str() + "'", stream_);
-            }
-            for (unsigned lane = 0; lane < lanes; ++lane)
-                for (int step = 0; step < steps; ++step) {
-                    if constexpr (Layout::template is_spike_input<P>) {
-                        for (std::uint32_t s = b.input.schedule.begin(lane, step); s < b.input.schedule.end(lane, step); ++s) {
-                            recorded.steps[lane].push_back(step);
-                            recorded.ids[lane].push_back(b.input.schedule.ids[s]);
-                        }
-                    } else {
+            if constexpr (Layout::template is_spike_input<P>) {
+                b.input.schedule.append_to(recorded);
+            } else {
+                std::vector<EventPropSpikeRecord> records(std::size_t(lanes) * b.capacity);
+                b.records.download(records, "the spike records of population '" + Pop::name.str() + "'", this->stream_);
+                for (unsigned lane = 0; lane < lanes; ++lane)
+                    for (int step = 0; step < steps; ++step)
                         for (std::uint32_t r = b.host_step_start[lane * stride + std::size_t(step)];
                              r < b.host_step_start[lane * stride + std::size_t(step) + 1]; ++r) {
                             recorded.steps[lane].push_back(step);
                             recorded.ids[lane].push_back(records[std::size_t(lane) * b.capacity + r].id);
                         }
-                    }
-                }
+            }
         });
     }
 
-    Net net_;
-    SimulationOptions options_;
-    int device_ = 0;
-    cudaStream_t stream_ = nullptr;
-    std::size_t active_lanes_ = 0;
-    bool ran_ = false;
     bool drives_set_ = false;
     SpikeRegularisation regularisation_{};
-    typename cpu_backend::PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
-    typename cpu_backend::ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
-    DeviceBuffer<int> step_base_;
     GraphCache<Description> forward_graphs_, backward_graphs_;
-    std::array<bool, num_populations> spike_recording_{};
-    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
 };
 
 }  // namespace spikegraph::cuda_backend

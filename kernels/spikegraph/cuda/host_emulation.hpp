@@ -207,6 +207,8 @@ inline unsigned long long atomicAdd(unsigned long long* address, unsigned long l
     return old;
 }
 
+inline int __ffs(int x) { return x == 0 ? 0 : __builtin_ctz(unsigned(x)) + 1; }
+
 inline float atomicAdd(float* address, float value) {
     const float old = *address;
     *address = old + value;

@@ -6,7 +6,6 @@
 // so no step waits for the host; the host synchronises once per run().
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -221,7 +220,6 @@ private:
         const std::size_t lanes = options_.batch_size;
         for_each_population([&]<std::size_t P>(auto& b) {
             using Pop = typename Net::template population_type<P>;
-            using Model = typename Pop::neuron_type;
             const auto& pop = net_.template population<P>();
             const std::string what = "population '" + Pop::name.str() + "'";
             pop.neuron.validate(name_view<Pop::name>);
@@ -386,24 +384,12 @@ private:
             if (!this->recording_spikes(P)) return;
             auto& recorded = this->spike_record(P);
             if constexpr (Pop::neuron_type::kind == NeuronKind::spike_input) {
-                for (unsigned lane = 0; lane < lanes; ++lane)
-                    for (int step = 0; step < steps; ++step)
-                        for (std::uint32_t s = b.input.schedule.begin(lane, step); s < b.input.schedule.end(lane, step); ++s) {
-                            recorded.steps[lane].push_back(step);
-                            recorded.ids[lane].push_back(b.input.schedule.ids[s]);
-                        }
+                b.input.schedule.append_to(recorded);
             } else {
                 constexpr std::size_t words = record_words_of<Pop>;
                 std::vector<std::uint32_t> bits(std::size_t(steps) * lanes * words);
                 b.spike_record.download(bits, "the spike recording of population '" + Pop::name.str() + "'", stream_);
-                for (int step = 0; step < steps; ++step)
-                    for (unsigned lane = 0; lane < lanes; ++lane)
-                        for (std::size_t w = 0; w < words; ++w)
-                            for (std::uint32_t word = bits[(std::size_t(step) * lanes + lane) * words + w]; word != 0;
-                                 word &= word - 1) {
-                                recorded.steps[lane].push_back(step);
-                                recorded.ids[lane].push_back(std::uint32_t(w * 32 + std::size_t(std::countr_zero(word))));
-                            }
+                recorded.append_bits(bits.data(), steps, lanes, words);
             }
         });
         for (std::size_t r = 0; r < this->variable_requests().size(); ++r) {

@@ -7,6 +7,7 @@
 #include <spikegraph/compile/input_batch.hpp>
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/error.hpp>
+#include <spikegraph/recorded_spikes.hpp>
 
 namespace spikegraph::cuda_backend {
 
@@ -25,6 +26,15 @@ struct SpikeInputSchedule {
     // The ids of one lane's step: [begin, end) of ids.
     std::uint32_t begin(std::size_t lane, int step) const { return offsets[lane * std::size_t(timesteps + 1) + std::size_t(step)]; }
     std::uint32_t end(std::size_t lane, int step) const { return begin(lane, step + 1); }
+    // Appends every lane's spikes to a recording.
+    void append_to(RecordedSpikes& recorded) const {
+        for (std::size_t lane = 0; lane < lanes(); ++lane)
+            for (int step = 0; step < timesteps; ++step)
+                for (std::uint32_t s = begin(lane, step); s < end(lane, step); ++s) {
+                    recorded.steps[lane].push_back(step);
+                    recorded.ids[lane].push_back(ids[s]);
+                }
+    }
 };
 
 template <class Pop, std::size_t PopulationIndex>
