@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 namespace sg = spikegraph;
@@ -168,4 +169,28 @@ TEST_CASE("examples with equal rates get different Poisson spikes (keyed by exam
     CHECK(out.input_ids[0].size() > 0);
     CHECK((out.input_ids[0] != out.input_ids[1] || out.input_times[0] != out.input_times[1]));
     CHECK((out.input_ids[1] != out.input_ids[2] || out.input_times[1] != out.input_times[2]));
+}
+
+TEST_CASE("synaptic events and spike totals do not depend on the thread count", "[batching][threads]") {
+    // One lane and three threads: the chunk-parallel mode, where chunks of the
+    // same lane add to its statistics from different threads at once.
+    const auto data = make_spike_data();
+    using Net = std::remove_cvref_t<decltype(spike_net)>;
+    constexpr std::size_t hidden = std::size_t(Net::population_index(sg::name_view<"big">));
+    auto statistics = [&](unsigned threads) {
+        auto model = compiler(1, threads).compile<sg::cpu>(spike_net);
+        auto& sim = model.simulator();
+        std::vector<std::uint64_t> result;
+        for (int repeat = 0; repeat < 4; ++repeat)
+            for (std::size_t e = 0; e < data.size(); ++e) {
+                sim.set_input<0>(sg::make_input_batch(data, e, 1));
+                sim.run();
+                result.push_back(sim.synaptic_events());
+                result.push_back(sim.spike_totals<hidden>()[0]);
+            }
+        return result;
+    };
+    const auto reference = statistics(1);
+    CHECK(statistics(3) == reference);
+    CHECK(statistics(2) == reference);
 }

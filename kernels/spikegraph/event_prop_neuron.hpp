@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <spikegraph/error.hpp>
 #include <spikegraph/host_device.hpp>
+#include <spikegraph/model/leaky_integrate_fire.hpp>
 #include <spikegraph/model/neuron.hpp>
 #include <spikegraph/model/precise_timing.hpp>
 #include <spikegraph/model/readout.hpp>
@@ -28,6 +30,15 @@ struct EventPropNeuron {
     static constexpr bool is_max = std::is_same_v<ReadoutType, MaxVar<ReadoutType::variable>>;
     static constexpr bool is_last = std::is_same_v<ReadoutType, Var<ReadoutType::variable>>;
     static constexpr bool is_first_spike_time = std::is_same_v<ReadoutType, FirstSpikeTime>;
+
+    // EventProp's adjoint has no term for a refractory period, so it must be 0.
+    template <class Name>
+    static void validate(const Model& neuron, const Name& population) {
+        if constexpr (std::is_same_v<Model, LeakyIntegrateFire>)
+            if (neuron.tau_refrac != 0.0f)
+                detail::throw_invalid("population '", population, "': EventProp needs tau_refrac = 0 (no refractory period), got ",
+                                      neuron.tau_refrac);
+    }
 
     // The grid step of docs/dynamics.md with the spike placed inside the step
     // (model/precise_timing.hpp). readout_step is the step of the maximum

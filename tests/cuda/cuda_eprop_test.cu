@@ -20,7 +20,10 @@
 
 #include <spikegraph/spikegraph.hpp>
 
+#include "training_comparison.hpp"
+
 namespace sg = spikegraph;
+using training_comparison::require_close;
 
 namespace {
 
@@ -48,14 +51,9 @@ constexpr auto spike_net = sg::network(
     hidden >> sg::Dense{sg::Normal{0.0f, 0.2f}} >> sg::Delta{} >> hidden,
     hidden >> sg::Dense{sg::Normal{0.0f, 0.3f}} >> sg::Delta{} >> output<sg::AvgVar<>>);
 
-struct Outcome {
+struct Outcome : training_comparison::Observed {
     std::vector<float> readout;
     std::vector<double> losses;
-    std::vector<std::vector<float>> gradients;
-    std::vector<std::vector<std::int32_t>> steps;
-    std::vector<std::vector<std::uint32_t>> ids;
-    std::vector<std::uint64_t> totals;
-    std::uint64_t events = 0;
     std::vector<float> rates;  // training_state after the last batch
 };
 
@@ -80,67 +78,22 @@ Outcome run(const Net& network, const Data& data, std::size_t batch_size, std::s
         const std::vector<std::int32_t> labels(data.labels.begin() + std::ptrdiff_t(first),
                                                data.labels.begin() + std::ptrdiff_t(first + lanes));
         o.losses.push_back(sim.learn(loss, labels, batch_size, true));
-        for (std::size_t p = 0; p < Net::num_populations; ++p) {
-            const auto& recorded = sim.recorded_spikes(p);
-            for (std::size_t lane = 0; lane < lanes; ++lane) {
-                o.steps.push_back(recorded.steps[lane]);
-                o.ids.push_back(recorded.ids[lane]);
-            }
-        }
-        [&]<std::size_t... P>(std::index_sequence<P...>) {
-            (([&] {
-                 const auto totals = sim.template spike_totals<P>();
-                 o.totals.insert(o.totals.end(), totals.begin(), totals.end());
-             }()),
-             ...);
-        }(std::make_index_sequence<Net::num_populations>{});
-        o.events += sim.synaptic_events();
+        o.template add_batch<Net>(sim, lanes);
     }
-    [&]<std::size_t... C>(std::index_sequence<C...>) {
-        (o.gradients.emplace_back(sim.template gradient<C>().begin(), sim.template gradient<C>().end()), ...);
-    }(std::make_index_sequence<Net::num_connections>{});
+    o.template take_gradients<Net>(sim);
     for (const auto& [name, values] : sim.training_state()) o.rates.insert(o.rates.end(), values.begin(), values.end());
     return o;
 }
 
-void require_close(const std::vector<float>& cuda, const std::vector<float>& cpu, float relative, const std::string& what) {
-    INFO(what);
-    REQUIRE(cuda.size() == cpu.size());
-    float scale = 0.0f, worst = 0.0f;
-    std::size_t at = 0;
-    for (float v : cpu) scale = std::max(scale, std::fabs(v));
-    for (std::size_t i = 0; i < cpu.size(); ++i)
-        if (!(std::fabs(cuda[i] - cpu[i]) <= worst)) worst = std::fabs(cuda[i] - cpu[i]), at = i;
-    INFO("largest difference " << worst << " at " << at << " (cuda " << cuda[at] << ", cpu " << cpu[at] << "), scale " << scale);
-    CHECK(scale > 0.0f);
-    CHECK(worst <= relative * scale);
-}
-
 void require_equal(const Outcome& cuda, const Outcome& cpu) {
-    REQUIRE(cuda.steps == cpu.steps);
-    REQUIRE(cuda.ids == cpu.ids);
-    CHECK(cuda.totals == cpu.totals);
-    CHECK(cuda.events == cpu.events);
+    training_comparison::require_equal(cuda, cpu, false, 1e-5f);
     CHECK(cuda.readout == cpu.readout);
     CHECK(cuda.losses == cpu.losses);
     CHECK(cuda.rates == cpu.rates);
-    std::size_t spikes = 0;
-    for (const auto& ids : cpu.ids) spikes += ids.size();
-    CHECK(spikes > 0);
-    REQUIRE(cuda.gradients.size() == cpu.gradients.size());
-    for (std::size_t c = 0; c < cpu.gradients.size(); ++c)
-        require_close(cuda.gradients[c], cpu.gradients[c], 1e-5f, "gradient of connection " + std::to_string(c));
 }
 
 sg::ValueDataset rates(std::size_t count) {
-    sg::ValueDataset data;
-    data.num_inputs = 300;
-    std::mt19937 random(3);
-    std::uniform_real_distribution<float> rate(0.0f, 0.05f);  // up to 50 Hz
-    data.values.resize(count * data.num_inputs);
-    for (auto& v : data.values) v = rate(random);
-    for (std::size_t i = 0; i < count; ++i) data.labels.push_back(std::int32_t(i % 5));
-    return data;
+    return training_comparison::poisson_rates(count, 300, 0.05f, 5);  // up to 50 Hz
 }
 
 sg::SpikeDataset yin_yang(std::size_t count) {

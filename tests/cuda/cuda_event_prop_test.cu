@@ -25,7 +25,10 @@
 
 #include <spikegraph/spikegraph.hpp>
 
+#include "training_comparison.hpp"
+
 namespace sg = spikegraph;
+using training_comparison::require_close;
 
 namespace {
 
@@ -61,14 +64,9 @@ constexpr auto recurrent_net = sg::network(
     mirror >> sg::Dense{sg::Normal{0.0f, 0.2f}} >> sg::Exponential{5.0f} >> output<Readout>,
     hidden >> sg::Dense{sg::Normal{0.0f, 0.1f}} >> sg::Exponential{5.0f} >> output<Readout>);
 
-struct Outcome {
+struct Outcome : training_comparison::Observed {
     std::vector<float> readout;
-    std::vector<std::vector<float>> gradients;
-    std::vector<std::vector<std::int32_t>> steps;
-    std::vector<std::vector<std::uint32_t>> ids;
     std::vector<std::uint32_t> hidden_counts;
-    std::vector<std::uint64_t> totals;
-    std::uint64_t events = 0;
     std::size_t stored = 0;
 };
 
@@ -103,72 +101,23 @@ Outcome run(const Net& net, const Data& data, std::size_t batch_size, std::size_
         sim.template readout<out>(readout);
         o.readout.insert(o.readout.end(), readout.begin(), readout.end());
         sim.template backward<out>(output_gradient(sim, outputs));
-        for (std::size_t p = 0; p < Net::num_populations; ++p) {
-            const auto& recorded = sim.recorded_spikes(p);
-            for (std::size_t lane = 0; lane < lanes; ++lane) {
-                o.steps.push_back(recorded.steps[lane]);
-                o.ids.push_back(recorded.ids[lane]);
-            }
-        }
+        o.template add_batch<Net>(sim, lanes);
         const auto counts = sim.template neuron_spike_counts<1>();
         o.hidden_counts.insert(o.hidden_counts.end(), counts.begin(), counts.end());
-        [&]<std::size_t... P>(std::index_sequence<P...>) {
-            (([&] {
-                 const auto totals = sim.template spike_totals<P>();
-                 o.totals.insert(o.totals.end(), totals.begin(), totals.end());
-             }()),
-             ...);
-        }(std::make_index_sequence<Net::num_populations>{});
-        o.events += sim.synaptic_events();
         o.stored += sim.stored_spikes();
     }
-    [&]<std::size_t... C>(std::index_sequence<C...>) {
-        (o.gradients.emplace_back(sim.template gradient<C>().begin(), sim.template gradient<C>().end()), ...);
-    }(std::make_index_sequence<Net::num_connections>{});
+    o.template take_gradients<Net>(sim);
     return o;
 }
 
-void require_close(const std::vector<float>& cuda, const std::vector<float>& cpu, float relative, const std::string& what) {
-    INFO(what);
-    REQUIRE(cuda.size() == cpu.size());
-    float scale = 0.0f;
-    for (float v : cpu)
-        if (std::isfinite(v)) scale = std::max(scale, std::fabs(v));
-    std::size_t worst = 0;
-    float worst_error = 0.0f;
-    for (std::size_t i = 0; i < cpu.size(); ++i) {
-        const float error = std::fabs(cuda[i] - cpu[i]);
-        if (error > worst_error || (std::isnan(error) && !(std::isnan(cuda[i]) && std::isnan(cpu[i])))) {
-            worst_error = std::isnan(error) ? INFINITY : error;
-            worst = i;
-        }
-    }
-    INFO("largest difference " << worst_error << " at " << worst << " (cuda " << cuda[worst] << ", cpu " << cpu[worst]
-                               << "), scale " << scale);
-    CHECK(worst_error <= relative * scale);
-}
-
 void require_equal(const Outcome& cuda, const Outcome& cpu, bool gradients_exact) {
-    // Forward: spike for spike, statistics, stored records.
-    REQUIRE(cuda.steps == cpu.steps);
-    REQUIRE(cuda.ids == cpu.ids);
+    training_comparison::require_equal(cuda, cpu, exact && gradients_exact, exact ? 1e-5f : 1e-3f);
     CHECK(cuda.hidden_counts == cpu.hidden_counts);
-    CHECK(cuda.totals == cpu.totals);
-    CHECK(cuda.events == cpu.events);
     CHECK(cuda.stored == cpu.stored);
-    std::size_t spikes = 0;
-    for (const auto& ids : cpu.ids) spikes += ids.size();
-    CHECK(spikes > 0);
     if (exact) CHECK(cuda.readout == cpu.readout);
     else require_close(cuda.readout, cpu.readout, 1e-5f, "readouts");
-    REQUIRE(cuda.gradients.size() == cpu.gradients.size());
-    for (std::size_t c = 0; c < cpu.gradients.size(); ++c) {
-        bool nonzero = false;
-        for (float g : cpu.gradients[c]) nonzero = nonzero || g != 0.0f;
-        CHECK(nonzero);
-        if (exact && gradients_exact) CHECK(cuda.gradients[c] == cpu.gradients[c]);
-        else require_close(cuda.gradients[c], cpu.gradients[c], exact ? 1e-5f : 1e-3f, "gradient of connection " + std::to_string(c));
-    }
+    for (const auto& gradient : cpu.gradients)
+        CHECK(std::any_of(gradient.begin(), gradient.end(), [](float g) { return g != 0.0f; }));
 }
 
 sg::SpikeDataset yin_yang(std::size_t count) {
@@ -177,14 +126,7 @@ sg::SpikeDataset yin_yang(std::size_t count) {
 }
 
 sg::ValueDataset rates(std::size_t count) {
-    sg::ValueDataset data;
-    data.num_inputs = 50;
-    std::mt19937 random(3);
-    std::uniform_real_distribution<float> rate(0.0f, 0.1f);  // up to 100 Hz
-    data.values.resize(count * data.num_inputs);
-    for (auto& v : data.values) v = rate(random);
-    data.labels.assign(count, 0);
-    return data;
+    return training_comparison::poisson_rates(count, 50, 0.1f, 1);  // up to 100 Hz
 }
 
 }  // namespace

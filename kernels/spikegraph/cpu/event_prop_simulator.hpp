@@ -107,12 +107,7 @@ public:
                 b.input.allocate(pop.neuron, dt, lanes);
                 b.queue.assign(lanes * Pop::size, 0);
             } else {
-                if constexpr (std::is_same_v<Model, LeakyIntegrateFire>) {
-                    if (pop.neuron.tau_refrac != 0.0f)
-                        detail::throw_invalid("population '", name_view<Pop::name>,
-                                              "': EventProp needs tau_refrac = 0 (no refractory period), got ",
-                                              pop.neuron.tau_refrac);
-                }
+                EventPropNeuron<Model, typename Pop::readout_type>::validate(pop.neuron, name_view<Pop::name>);
                 b.dynamics = pop.neuron.dynamics(dt);
                 b.readout_dynamics = pop.readout.dynamics(dt, this->options_.example_timesteps);
                 b.initial = pop.neuron.initial_state();

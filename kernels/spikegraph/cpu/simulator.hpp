@@ -1,5 +1,6 @@
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -319,7 +320,8 @@ private:
             }
         }
         b.spike_counts[lane * chunks_of<Pop> + chunk] = count;
-        b.total_spikes[lane] += count;
+        // Chunks of one lane may run on different threads (the chunk-parallel mode).
+        std::atomic_ref<std::uint64_t>(b.total_spikes[lane]).fetch_add(count, std::memory_order_relaxed);
     }
 
     template <std::size_t C>
@@ -360,7 +362,7 @@ private:
                 }
             }
         }
-        b.events[lane] += events;
+        std::atomic_ref<std::uint64_t>(b.events[lane]).fetch_add(events, std::memory_order_relaxed);  // as total_spikes
     }
 
     // Recording: each lane writes only its own part of buffers sized before

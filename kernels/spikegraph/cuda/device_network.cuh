@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include <spikegraph/graph/network.hpp>
@@ -81,13 +82,49 @@ SPIKEGRAPH_HOST_DEVICE SPIKEGRAPH_INLINE const T& get(const DeviceTupleLeaf<I, T
     return leaf.value;
 }
 
-template <class Net>
-struct DeviceTuples;
-template <class... Pops, class... Conns>
-struct DeviceTuples<Network<boost::hana::tuple<Pops...>, boost::hana::tuple<Conns...>>> {
-    using populations = DeviceTuple<DevicePopulation<Pops>...>;
-    using connections = DeviceTuple<DeviceConnection<Conns>...>;
+// A kernel's view of every population and connection of a network, one
+// PopulationView<Pop> and one ConnectionView<Conn> each.
+template <class Net, template <class> class PopulationView, template <class> class ConnectionView>
+struct DeviceTuplesOf;
+template <class... Pops, class... Conns, template <class> class PopulationView, template <class> class ConnectionView>
+struct DeviceTuplesOf<Network<boost::hana::tuple<Pops...>, boost::hana::tuple<Conns...>>, PopulationView, ConnectionView> {
+    using populations = DeviceTuple<PopulationView<Pops>...>;
+    using connections = DeviceTuple<ConnectionView<Conns>...>;
 };
+template <class Net>
+using DeviceTuples = DeviceTuplesOf<Net, DevicePopulation, DeviceConnection>;
+
+// Points the inference kernels' view of a population at a simulator's
+// buffers for it (members of these names; recordings are left to the caller).
+template <class Pop, class Buffers>
+void describe_population(DevicePopulation<Pop>& d, Buffers& b) {
+    d.dynamics = b.dynamics;
+    d.readout = b.readout_dynamics;
+    d.initial = b.initial;
+    for (std::size_t v = 0; v < b.variables.size(); ++v) d.variables[v] = b.variables[v].data();
+    d.readout_accumulator = b.readout.data();
+    d.spike_ids = b.spike_ids.data();
+    d.spike_counts = b.spike_counts.data();
+    d.total_spikes = b.total_spikes.data();
+    d.prepared = b.input.prepared.data();
+    d.example_index = b.input.example_index.data();
+    d.schedule_offsets = b.input.schedule_offsets.data();
+    d.schedule_ids = b.input.schedule_ids.data();
+}
+
+// Kernel parameters are passed by value: a description must be trivially
+// copyable and fit, with the step argument, in the 4 KiB a parameter list may hold.
+template <class Description>
+consteval bool check_kernel_parameter() {
+    static_assert(std::is_trivially_copyable_v<Description>,
+                  "spikegraph: a model's Dynamics must be trivially copyable to reach CUDA kernels");
+    static_assert(sizeof(Description) + sizeof(int) <= 4096,
+                  "spikegraph: this network's description exceeds the 4 KiB a CUDA kernel parameter may hold; "
+                  "use fewer populations or connections per network on the cuda backend");
+    return true;
+}
+template <class Description>
+inline constexpr bool fits_kernel_parameter = check_kernel_parameter<Description>();
 
 template <class Net>
 struct DeviceNetwork {

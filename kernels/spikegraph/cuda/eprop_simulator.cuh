@@ -70,11 +70,7 @@ public:
     using Description = EPropDeviceNetwork<Net>;
     using Layout = KernelLayout<Net>;
 
-    static_assert(std::is_trivially_copyable_v<Description>,
-                  "spikegraph: a model's Dynamics must be trivially copyable to reach CUDA kernels");
-    static_assert(sizeof(Description) + sizeof(int) <= 4096,
-                  "spikegraph: this network's description exceeds the 4 KiB a CUDA kernel parameter may hold; "
-                  "use fewer populations or connections per network on the cuda backend");
+    static_assert(fits_kernel_parameter<Description>);
 
     EPropSimulator(const Net& net, const SimulationOptions& options) : Base(net, options) { allocate(); }
     ~EPropSimulator() {
@@ -264,18 +260,7 @@ private:
         std::memset(static_cast<void*>(&description), 0, sizeof description);
         this->for_each_population([&]<std::size_t P>(auto& b) {
             auto& d = get<P>(description.base.populations);
-            d.dynamics = b.dynamics;
-            d.readout = b.readout_dynamics;
-            d.initial = b.initial;
-            for (std::size_t v = 0; v < b.variables.size(); ++v) d.variables[v] = b.variables[v].data();
-            d.readout_accumulator = b.readout.data();
-            d.spike_ids = b.spike_ids.data();
-            d.spike_counts = b.spike_counts.data();
-            d.total_spikes = b.total_spikes.data();
-            d.prepared = b.input.prepared.data();
-            d.example_index = b.input.example_index.data();
-            d.schedule_offsets = b.input.schedule_offsets.data();
-            d.schedule_ids = b.input.schedule_ids.data();
+            describe_population(d, b);
             d.spike_record = b.spike_record.data();  // every step's spikes: learning needs them
             auto& e = description.populations[P];
             e.history = b.history.data();

@@ -68,17 +68,10 @@ struct EventPropDeviceConnection {
 };
 
 template <class Net>
-struct EventPropDeviceTuples;
-template <class... Pops, class... Conns>
-struct EventPropDeviceTuples<Network<boost::hana::tuple<Pops...>, boost::hana::tuple<Conns...>>> {
-    using populations = DeviceTuple<EventPropDevicePopulation<Pops>...>;
-    using connections = DeviceTuple<EventPropDeviceConnection<Conns>...>;
-};
-
-template <class Net>
 struct EventPropDeviceNetwork {
-    typename EventPropDeviceTuples<Net>::populations populations;
-    typename EventPropDeviceTuples<Net>::connections connections;
+    using Tuples = DeviceTuplesOf<Net, EventPropDevicePopulation, EventPropDeviceConnection>;
+    typename Tuples::populations populations;
+    typename Tuples::connections connections;
     std::uint64_t seed;
     float dt;
     int timesteps;

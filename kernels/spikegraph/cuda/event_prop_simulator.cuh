@@ -78,11 +78,7 @@ public:
     using Layout = EventPropLayout<Net>;
     using Description = EventPropDeviceNetwork<Net>;
 
-    static_assert(std::is_trivially_copyable_v<Description>,
-                  "spikegraph: a model's Dynamics must be trivially copyable to reach CUDA kernels");
-    static_assert(sizeof(Description) + sizeof(int) <= 4096,
-                  "spikegraph: this network's description exceeds the 4 KiB a CUDA kernel parameter may hold; "
-                  "use fewer populations or connections per network on the cuda backend");
+    static_assert(fits_kernel_parameter<Description>);
 
     EventPropSimulator(const Net& net, const SimulationOptions& options) : Base(net, options) { allocate(); }
     ~EventPropSimulator() {
@@ -204,11 +200,7 @@ private:
                 b.records.allocate(lanes * b.capacity, "the spike records" + what);
             }
             if constexpr (!is_input_model<Model>) {
-                if constexpr (std::is_same_v<Model, LeakyIntegrateFire>)
-                    if (pop.neuron.tau_refrac != 0.0f)
-                        detail::throw_invalid("population '", name_view<Pop::name>,
-                                              "': EventProp needs tau_refrac = 0 (no refractory period), got ",
-                                              pop.neuron.tau_refrac);
+                EventPropNeuron<Model, typename Pop::readout_type>::validate(pop.neuron, name_view<Pop::name>);
                 b.dynamics = pop.neuron.dynamics(dt);
                 b.readout_dynamics = pop.readout.dynamics(dt, this->options_.example_timesteps);
                 b.initial = pop.neuron.initial_state();

@@ -45,11 +45,7 @@ public:
     static constexpr std::size_t num_connections = Net::num_connections;
     using Layout = KernelLayout<Net>;
 
-    static_assert(std::is_trivially_copyable_v<DeviceNetwork<Net>>,
-                  "spikegraph: a model's Dynamics must be trivially copyable to reach CUDA kernels");
-    static_assert(sizeof(DeviceNetwork<Net>) + sizeof(int) <= 4096,
-                  "spikegraph: this network's description exceeds the 4 KiB a CUDA kernel parameter may hold; "
-                  "use fewer populations or connections per network on the cuda backend");
+    static_assert(fits_kernel_parameter<DeviceNetwork<Net>>);
 
     Simulator(const Net& net, const SimulationOptions& options) : net_(net), options_(options) {
         options_.validate();
@@ -275,18 +271,7 @@ private:
             using Pop = typename Net::template population_type<P>;
             using Model = typename Pop::neuron_type;
             auto& d = get<P>(description.populations);
-            d.dynamics = b.dynamics;
-            d.readout = b.readout_dynamics;
-            d.initial = b.initial;
-            for (std::size_t v = 0; v < b.variables.size(); ++v) d.variables[v] = b.variables[v].data();
-            d.readout_accumulator = b.readout.data();
-            d.spike_ids = b.spike_ids.data();
-            d.spike_counts = b.spike_counts.data();
-            d.total_spikes = b.total_spikes.data();
-            d.prepared = b.input.prepared.data();
-            d.example_index = b.input.example_index.data();
-            d.schedule_offsets = b.input.schedule_offsets.data();
-            d.schedule_ids = b.input.schedule_ids.data();
+            describe_population(d, b);
             // SpikeInput spikes are recorded from the host's schedule.
             if (this->recording_spikes(P) && Model::kind != NeuronKind::spike_input) d.spike_record = b.spike_record.data();
         });
