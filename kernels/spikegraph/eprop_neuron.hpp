@@ -50,19 +50,19 @@ struct EPropNeuron {
 };
 
 // For one hidden neuron j over an example, what a presynaptic spike in step s
-// adds to dL/dw_ji (docs/eprop.md): with its learning signal L(t) (signal,
-// contiguous in t), psi(t) and the regulariser's drive, read at index
+// adds to dL/dw_ji (docs/eprop.md): with its learning signal L(t) at
+// signal[t * signal_stride], psi(t) and the regulariser's drive at index
 // t * stride,
 //   M(s) = sum_{t>s} kappa^(t-1-s) L(t) + drive(s);
 //   q(s) = psi(s) (M(s) - beta R(s)), R(s) = P(s+1) + (rho - psi(s+1) beta) R(s+1), P = M psi;
 //   filtered(s) = scale sum_{u>s} alpha^(u-1-s) q(u),
 // written at filtered[s * stride]. beta = rho = 0 for LIF.
-SPIKEGRAPH_HOST_DEVICE inline void eprop_filter_signal(const float* signal, const float* psi, const float* drive,
-                                                       std::size_t stride, std::size_t steps, float kappa, float alpha,
+SPIKEGRAPH_HOST_DEVICE inline void eprop_filter_signal(const float* signal, std::size_t signal_stride, const float* psi,
+                                                       const float* drive, std::size_t stride, std::size_t steps, float kappa, float alpha,
                                                        float scale, float beta, float rho, float* filtered) {
     float learning = 0.0f, adaptation = 0.0f, next_p = 0.0f, next_psi = 0.0f, presynaptic = 0.0f;
     for (std::size_t s = steps; s-- > 0;) {
-        if (s + 1 < steps) learning = signal[s + 1] + kappa * learning;
+        if (s + 1 < steps) learning = signal[(s + 1) * signal_stride] + kappa * learning;
         adaptation = next_p + (rho - next_psi * beta) * adaptation;
         if (s + 1 == steps) adaptation = 0.0f;
         const float m = learning + drive[s * stride];

@@ -123,4 +123,16 @@ struct EventPropNeuron {
     }
 };
 
+// What a spike through connection C of a network delivers by the end of its
+// step (model/precise_timing.hpp), from the synapse and its target's constants.
+template <std::size_t C, class Net>
+ExponentialArrival connection_arrival(const Net& net, float dt) {
+    const auto& connection = net.template connection<C>();
+    const auto synapse = connection.synapse.dynamics(dt);
+    const auto& post = net.template population<std::size_t(Net::connection_post[C])>().neuron;
+    const auto post_dynamics = post.dynamics(dt);
+    return ExponentialArrival::make(dt, connection.synapse.tau, post.tau_mem, post_dynamics.input_scale * synapse.scale,
+                                    post_dynamics.alpha, synapse.decay);
+}
+
 }  // namespace spikegraph

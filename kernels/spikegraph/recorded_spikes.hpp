@@ -1,8 +1,11 @@
 #pragma once
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include <spikegraph/error.hpp>
 
 namespace spikegraph {
 
@@ -23,6 +26,29 @@ struct RecordedSpikes {
                         ids[lane].push_back(std::uint32_t(w * 32 + std::size_t(std::countr_zero(word))));
                     }
     }
+};
+
+// The recording interface of a training simulator: spikes (switched on
+// before run(), filled by the simulator, read after); variable recording is
+// not offered there.
+template <std::size_t NumPopulations>
+class TrainingRecordings {
+public:
+    void stop_recording() { spike_recording_.fill(false); }
+    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
+    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
+    void record_variable(std::size_t, std::size_t, bool enabled) {
+        if (enabled)
+            detail::throw_invalid("variable recording is not available on a training simulator; "
+                                  "record with an InferenceCompiler model that has the same weights");
+    }
+    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
+        detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
+    }
+
+protected:
+    std::array<bool, NumPopulations> spike_recording_{};
+    std::array<RecordedSpikes, NumPopulations> recorded_spikes_{};
 };
 
 }  // namespace spikegraph

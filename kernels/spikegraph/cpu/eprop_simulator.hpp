@@ -384,7 +384,7 @@ private:
                     }
                 }
             });
-            eprop_filter_signal(signal.data(), psi + j, rate + j, n, steps, kappa, alpha, scale, beta, rho, filtered + j);
+            eprop_filter_signal(signal.data(), 1, psi + j, rate + j, n, steps, kappa, alpha, scale, beta, rho, filtered + j);
         }
     }
 

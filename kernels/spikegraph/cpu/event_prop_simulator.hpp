@@ -125,10 +125,7 @@ public:
             const auto& c = this->net_.template connection<C>();
             c.synapse.validate(name_view<Conn::name>);
             b.synapse = c.synapse.dynamics(dt);
-            const auto& post = this->net_.template population<std::size_t(Net::connection_post[C])>().neuron;
-            const auto post_dynamics = post.dynamics(dt);
-            b.arrival = ExponentialArrival::make(dt, c.synapse.tau, post.tau_mem, post_dynamics.input_scale * b.synapse.scale,
-                                                 post_dynamics.alpha, b.synapse.decay);
+            b.arrival = connection_arrival<C>(this->net_, dt);
             b.storage = detail::build_connection(c.connectivity, Conn::pre_type::size, Post::size, this->options_.seed, C,
                                                  Conn::name.str());
             b.in_syn.assign(lanes * Post::size, 0.0f);

@@ -17,6 +17,7 @@
 #include <spikegraph/cpu/simulator.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/graph/network.hpp>
+#include <spikegraph/recorded_spikes.hpp>
 
 namespace spikegraph::cpu_backend {
 
@@ -28,7 +29,7 @@ namespace spikegraph::cpu_backend {
 // spike_id(lane, r); ConnectionBuffers<Conn> must have `storage`, `gradient`
 // and `events`.
 template <class Net, template <class, std::size_t> class PopulationBuffers, template <class> class ConnectionBuffers>
-class TrainingSimulatorBase {
+class TrainingSimulatorBase : public TrainingRecordings<Net::num_populations> {
 public:
     static constexpr std::size_t num_populations = Net::num_populations;
     static constexpr std::size_t num_connections = Net::num_connections;
@@ -84,20 +85,6 @@ public:
         auto& b = std::get<C>(connections_);
         b.storage = std::move(storage);
         for (auto& g : b.gradient) g.assign(b.storage.weights.size(), 0.0f);
-    }
-
-    // Spike recording (switched on before run(), read after); variable
-    // recording is not offered by the training simulators.
-    void stop_recording() { spike_recording_.fill(false); }
-    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
-    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
-    void record_variable(std::size_t, std::size_t, bool enabled) {
-        if (enabled)
-            detail::throw_invalid("variable recording is not available on a training simulator; "
-                                  "record with an InferenceCompiler model that has the same weights");
-    }
-    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
-        detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
     }
 
     // Spikes of population P in the last run, per lane.
@@ -185,8 +172,7 @@ protected:
     bool ran_ = false;
     typename PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
     typename ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
-    std::array<bool, num_populations> spike_recording_{};
-    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
+    using TrainingRecordings<Net::num_populations>::spike_recording_, TrainingRecordings<Net::num_populations>::recorded_spikes_;
     mutable std::vector<std::uint64_t> totals_scratch_;
 };
 

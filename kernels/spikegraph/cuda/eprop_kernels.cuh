@@ -26,7 +26,7 @@ struct EPropDevicePopulation {
     float* rate_drive;    // [lane][step][neuron]: c_reg (rate - target)
     float* running_rate;  // [lane][neuron]: spikes per step, kept from example to example
     float* filtered;      // [lane][step][neuron]: a presynaptic spike's share of dL/dw
-    float* signal;        // [lane][neuron][step]: the learning signal, contiguous in time
+    float* signal;        // [lane][step][neuron]: the learning signal (neighbouring threads, neighbouring neurons)
 };
 
 template <class Net>
@@ -127,8 +127,9 @@ __device__ void eprop_hidden_factor(const EPropDeviceNetwork<Net>& net, unsigned
         if (j >= Pop::size) return;
         const std::size_t steps = std::size_t(net.base.timesteps);
         const EPropDevicePopulation& e = net.populations[P];
-        float* signal = e.signal + (std::size_t(lane) * Pop::size + j) * steps;
-        for (std::size_t t = 0; t < steps; ++t) signal[t] = 0.0f;
+        const std::size_t first = std::size_t(lane) * steps * Pop::size + j;  // [lane][step][neuron]
+        float* signal = e.signal + first;
+        for (std::size_t t = 0; t < steps; ++t) signal[t * Pop::size] = 0.0f;
         const float* errors = net.error_by_output + std::size_t(lane) * outputs * steps;
         [&]<std::size_t... C>(std::index_sequence<C...>) {
             (
@@ -141,7 +142,7 @@ __device__ void eprop_hidden_factor(const EPropDeviceNetwork<Net>& net, unsigned
                         for (std::size_t s = first; s < last; ++s) {
                             const float w = net.output_scale * connection.weights[s];
                             const float* error = errors + synapse_target<Conn>(connection, j, first, s) * steps;
-                            for (std::size_t t = 0; t < steps; ++t) signal[t] += w * error[t];
+                            for (std::size_t t = 0; t < steps; ++t) signal[t * Pop::size] += w * error[t];
                         }
                     }
                 }(),
@@ -150,8 +151,7 @@ __device__ void eprop_hidden_factor(const EPropDeviceNetwork<Net>& net, unsigned
         const auto& dynamics = get<P>(net.base.populations).dynamics;
         float beta = 0.0f, rho = 0.0f;
         if constexpr (std::is_same_v<Model, AdaptiveLeakyIntegrateFire>) beta = dynamics.beta, rho = dynamics.rho;
-        const std::size_t first = std::size_t(lane) * steps * Pop::size + j;
-        eprop_filter_signal(signal, e.history + first, e.rate_drive + first, Pop::size, steps, net.kappa, dynamics.alpha,
+        eprop_filter_signal(signal, Pop::size, e.history + first, e.rate_drive + first, Pop::size, steps, net.kappa, dynamics.alpha,
                             dynamics.input_scale, beta, rho, e.filtered + first);
     }
 }

@@ -220,10 +220,7 @@ private:
             const std::string what = " of connection '" + Conn::name.str() + "'";
             c.synapse.validate(name_view<Conn::name>);
             b.synapse = c.synapse.dynamics(dt);
-            const auto& post = this->net_.template population<std::size_t(Net::connection_post[C])>().neuron;
-            const auto post_dynamics = post.dynamics(dt);
-            b.arrival = ExponentialArrival::make(dt, c.synapse.tau, post.tau_mem, post_dynamics.input_scale * b.synapse.scale,
-                                                 post_dynamics.alpha, b.synapse.decay);
+            b.arrival = connection_arrival<C>(this->net_, dt);
             b.in_syn.allocate(lanes * Post::size, "in_syn" + what);
             b.lambda_j.allocate(lanes * Post::size, "the adjoint of in_syn" + what);
             b.u_bar.allocate(lanes * Conn::pre_type::size, "the offset adjoints" + what);

@@ -79,7 +79,7 @@ struct DeviceSynapses {
 };
 
 template <class Net, template <class, std::size_t> class PopulationBuffers, template <class> class ConnectionBuffers>
-class TrainingSimulatorBase {
+class TrainingSimulatorBase : public TrainingRecordings<Net::num_populations> {
 public:
     static constexpr std::size_t num_populations = Net::num_populations;
     static constexpr std::size_t num_connections = Net::num_connections;
@@ -159,20 +159,6 @@ public:
         detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
                                          Conn::post_type::size, "connection '" + Conn::name.str() + "'");
         std::get<C>(connections_).synapses.upload(std::move(storage), Conn::name.str(), stream_);
-    }
-
-    // Spike recording (switched on before run(), read after); variable
-    // recording is not offered by the training simulators.
-    void stop_recording() { spike_recording_.fill(false); }
-    void record_spikes(std::size_t population, bool enabled) { spike_recording_.at(population) = enabled; }
-    const RecordedSpikes& recorded_spikes(std::size_t population) const { return recorded_spikes_.at(population); }
-    void record_variable(std::size_t, std::size_t, bool enabled) {
-        if (enabled)
-            detail::throw_invalid("variable recording is not available on a training simulator; "
-                                  "record with an InferenceCompiler model that has the same weights");
-    }
-    const std::vector<float>& recorded_variable(std::size_t population, std::size_t variable) const {
-        detail::throw_invalid("variable ", variable, " of population ", population, " is not being recorded");
     }
 
     // Spikes of population P in the last run, per lane.
@@ -260,8 +246,7 @@ protected:
     typename cpu_backend::PopulationBuffersOf<Net, PopulationBuffers>::type populations_;
     typename cpu_backend::ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
     DeviceBuffer<int> step_base_;
-    std::array<bool, num_populations> spike_recording_{};
-    std::array<RecordedSpikes, num_populations> recorded_spikes_{};
+    using TrainingRecordings<Net::num_populations>::spike_recording_, TrainingRecordings<Net::num_populations>::recorded_spikes_;
 };
 
 }  // namespace spikegraph::cuda_backend
