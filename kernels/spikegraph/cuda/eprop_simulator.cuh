@@ -144,9 +144,6 @@ public:
             }
         });
         this->download_events(lanes);
-        auto& out = std::get<output_index>(this->populations_);
-        output_voltages_.resize(std::size_t(lanes) * std::size_t(steps) * num_outputs);
-        out.history.download(output_voltages_, "the output's voltages", this->stream_);
         this->ran_ = true;
     }
 
@@ -170,11 +167,15 @@ public:
         if (labels.size() != lanes) detail::throw_invalid("e-prop: got ", labels.size(), " labels for ", lanes, " examples");
         const std::size_t steps = std::size_t(this->options_.example_timesteps);
         const std::size_t per_lane = steps * num_outputs;
+        // The output's V of every step, read only here: evaluate and predict never need it.
+        DeviceGuard guard(this->device_);
+        std::vector<float> voltages(lanes * per_lane);
+        std::get<output_index>(this->populations_).history.download(voltages, "the output's voltages", this->stream_);
         std::vector<float> errors(lanes * per_lane), by_output(lanes * per_lane), tilde(lanes * per_lane);
         double total = 0.0;
         const auto& out = std::get<output_index>(this->populations_).dynamics;
         for (std::size_t lane = 0; lane < lanes; ++lane) {
-            total += eprop_output_errors<num_outputs>(loss, output_voltages_.data() + lane * per_lane, steps,
+            total += eprop_output_errors<num_outputs>(loss, voltages.data() + lane * per_lane, steps,
                                                       std::size_t(labels[lane]), batch, errors.data() + lane * per_lane);
             eprop_filter_errors(errors.data() + lane * per_lane, steps, num_outputs, out.alpha, out.input_scale,
                                 tilde.data() + lane * per_lane);
@@ -183,7 +184,6 @@ public:
                     by_output[lane * per_lane + k * steps + t] = errors[lane * per_lane + t * num_outputs + k];
         }
         if (!accumulate) return total;
-        DeviceGuard guard(this->device_);
         error_by_output_.upload(by_output, "the output errors", this->stream_);
         error_tilde_.upload(tilde, "the filtered output errors", this->stream_);
         const Description description = describe(unsigned(lanes));
@@ -309,7 +309,6 @@ private:
 
     RateRegularisation regularisation_{};
     DeviceBuffer<float> error_by_output_, error_tilde_;
-    std::vector<float> output_voltages_;  // [lane][step][output] of the last run
     GraphCache<Description> graphs_;
 };
 
