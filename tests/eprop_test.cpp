@@ -279,3 +279,65 @@ TEST_CASE("e-prop learns a spatio-temporal pattern task far above chance", "[epr
     REQUIRE(history.last().at("loss") < history.epochs.front().at("loss"));
     REQUIRE(after >= 0.9);
 }
+
+// The output's trained bias (mlGeNN's train_output_bias, on by default): its
+// gradient is exact, so it must equal central finite differences of the
+// loss the library reports. The bias moves only the output's V, so no hidden
+// spike can appear or disappear as it changes.
+TEST_CASE("e-prop's output-bias gradient equals finite differences of its loss", "[eprop]") {
+    const auto data = pattern_data(6, 3, 40, 1);
+    auto input = sg::population<"input", 6>(sg::SpikeInput{});
+    auto hidden = sg::population<"hidden", 5>(sg::LeakyIntegrateFire{.v_thresh = 0.6f});
+    auto output = sg::population<"output", 3>(sg::LeakyIntegrate{.bias = 0.05f, .tau_mem = 10.0f}, sg::AvgVar{});
+    auto net = sg::network(input >> sg::Dense{sg::Normal{0.3f, 0.3f}} >> sg::Delta{} >> hidden,
+                           hidden >> sg::Dense{sg::Normal{0.0f, 0.5f}} >> sg::Delta{} >> output);
+    for (const sg::Loss loss : {sg::Loss{sg::SparseCategoricalCrossentropy{}}, sg::Loss{sg::MeanSquareError{}}}) {
+        auto model = compiler(40, 3, 1, 0.0f).compile<sg::cpu>(net);
+        auto& sim = model.simulator();
+        REQUIRE(model.trains_output_bias());
+        CHECK(model.biases<"output">() == std::vector<float>(3, 0.05f));  // starts at the model's bias
+        const std::vector<float> biases{0.1f, -0.2f, 0.3f};
+        model.set_biases<"output">(biases);
+        sim.set_input<0>(sg::make_input_batch(data, 0, data.size()));
+        sim.run();
+        sim.zero_gradients();
+        sim.learn(loss, data.labels, data.size());
+        const std::vector<float> gradient(sim.output_bias_gradient().begin(), sim.output_bias_gradient().end());
+        auto loss_at = [&](std::size_t k, float delta) {
+            std::vector<float> moved = biases;
+            moved[k] += delta;
+            model.set_biases<"output">(moved);
+            sim.run();
+            return sim.learn(loss, data.labels, data.size(), false) / double(data.size());  // the batch mean
+        };
+        const float h = 1e-2f;
+        for (std::size_t k = 0; k < 3; ++k) {
+            const double numeric = (loss_at(k, h) - loss_at(k, -h)) / (2.0 * double(h));
+            INFO("output " << k << ": analytic " << gradient[k] << ", finite difference " << numeric);
+            CHECK(std::abs(double(gradient[k]) - numeric) <= 1e-3 * std::max(1e-2, std::abs(numeric)));
+        }
+    }
+}
+
+TEST_CASE("e-prop trains the output bias by default, and leaves it alone when told", "[eprop]") {
+    const auto train = pattern_data(20, 64, 60, 3);
+    const sg::AdaptiveLeakyIntegrateFire alif{.v_thresh = 0.6f, .tau_refrac = 5.0f};
+    auto net = sg::sequential(sg::InputLayer<20>(sg::SpikeInput{}),
+                              sg::Layer<32, "hidden">(alif, sg::Dense{sg::Normal{0.0f, 0.22f}}, sg::Delta{}),
+                              sg::Layer<2, "output">(sg::LeakyIntegrate{.bias = 0.25f}, sg::Dense{sg::Normal{0.0f, 0.18f}},
+                                                     sg::Delta{}, sg::SumVar{}));
+    auto c = compiler(60, 32, 0, 0.001f);
+    c.optimiser = sg::Adam{.lr = 0.01f};
+    auto trained = c.compile<sg::cpu>(net);
+    CHECK(trained.parameter_names() == std::vector<std::string>{"input_hidden", "hidden_output", "output-Bias"});
+    trained.train(train, {.epochs = 2});
+    const std::vector<float> learned = trained.biases<"output">();
+    CHECK(learned != std::vector<float>(2, 0.25f));
+
+    c.train_output_bias = false;
+    auto fixed = c.compile<sg::cpu>(net);
+    CHECK_FALSE(fixed.trains_output_bias());
+    CHECK(fixed.parameter_names() == std::vector<std::string>{"input_hidden", "hidden_output"});
+    fixed.train(train, {.epochs = 2});
+    CHECK(fixed.biases<"output">() == std::vector<float>(2, 0.25f));
+}

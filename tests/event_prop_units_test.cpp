@@ -873,8 +873,10 @@ TEST_CASE("e-prop: a run resumed from a checkpoint equals an uninterrupted one (
     CHECK(saved_rates[0].first == "running-rate-hidden");
     CHECK(saved_rates[0].second.size() == 4 * 30);
     CHECK(*std::min_element(saved_rates[0].second.begin(), saved_rates[0].second.end()) >= 0.0f);  // all started
+    CHECK(resumed.biases<"output">() != std::vector<float>(3, 0.0f));  // the trained output bias came back
     resumed.train(data, {.epochs = 2});
     CHECK(eprop_weights(resumed) == eprop_weights(uninterrupted));
+    CHECK(resumed.biases<"output">() == uninterrupted.biases<"output">());
 
     // Control: the same resume with the rates restarted gives other weights,
     // so the equality above depends on the saved rates.
@@ -886,4 +888,59 @@ TEST_CASE("e-prop: a run resumed from a checkpoint equals an uninterrupted one (
 
     CHECK(invalid_message([&] { restarted.simulator().set_training_state("running-rate-hidden", std::vector<float>(7)); })
               .find("expected 120 values (batch_size x neurons), got 7") != std::string::npos);
+}
+
+TEST_CASE("e-prop: the trained output bias reaches an inference model through save_weights", "[eprop][checkpoint]") {
+    const sg::SpikeDataset data = eprop_data();
+    const fs::path dir = fresh_dir("eprop_bias");
+    auto trained = compile_eprop();
+    trained.train(data, {.epochs = 2});
+    const std::vector<float> biases = trained.biases<"output">();
+    REQUIRE(biases != std::vector<float>(3, 0.0f));
+    sg::save_weights(trained, dir / "trained.npz");
+
+    auto inference = sg::InferenceCompiler{.example_timesteps = 30, .batch_size = 5, .num_threads = 2, .verbose = false}
+                         .compile<sg::cpu>(eprop_net);
+    const sg::Predictions without_bias = inference.predict(data);
+    sg::load_weights(inference, dir / "trained.npz");
+    CHECK(inference.biases<"output">() == biases);
+    const sg::Predictions expected = trained.predict(data), got = inference.predict(data);
+    REQUIRE(got.values.size() == expected.values.size());
+    double difference = 0.0, control = 0.0;
+    for (std::size_t i = 0; i < got.values.size(); ++i) {
+        difference = std::max(difference, double(std::abs(got.values[i] - expected.values[i])));
+        control = std::max(control, double(std::abs(without_bias.values[i] - expected.values[i])));
+    }
+    CHECK(difference <= 1e-5);
+    CHECK(control > 1e-3);  // without the trained bias (and weights) the readouts differ
+
+    // Bad bias arrays are refused, naming the file, and change nothing.
+    auto rewrite = [&](const fs::path& path, auto&& edit) {
+        sg::NpzWriter writer;
+        writer.add("input_hidden-g", inference.weights<"input_hidden">(), {20, 30});
+        writer.add("hidden_hidden-g", inference.weights<"hidden_hidden">(), {30, 30});
+        writer.add("hidden_output-g", inference.weights<"hidden_output">(), {30, 3});
+        edit(writer);
+        writer.write(path);
+    };
+    rewrite(dir / "short.npz", [](sg::NpzWriter& w) { w.add("output-Bias", std::vector<float>{1.0f, 2.0f}, {2}); });
+    CHECK_THAT(invalid_message([&] { sg::load_weights(inference, dir / "short.npz"); }),
+               Contains("short.npz") && Contains("expected biases of shape (3,), got (2,)"));
+    rewrite(dir / "nan.npz", [](sg::NpzWriter& w) { w.add("output-Bias", std::vector<float>{1.0f, std::nanf(""), 2.0f}, {3}); });
+    CHECK_THAT(invalid_message([&] { sg::load_weights(inference, dir / "nan.npz"); }),
+               Contains("neuron 1 has bias nan") && Contains("expected a finite value"));
+    rewrite(dir / "lif.npz", [](sg::NpzWriter& w) { w.add("hidden-Bias", std::vector<float>(30, 1.0f), {30}); });
+    CHECK_THAT(invalid_message([&] { sg::load_weights(inference, dir / "lif.npz"); }),
+               Contains("'hidden-Bias'") && Contains("AdaptiveLeakyIntegrateFire has no bias"));
+    CHECK(inference.biases<"output">() == biases);
+
+    // A manifest that lists the biases needs them.
+    auto model = compile_eprop();
+    sg::save_weights_npy(model, dir / "npy", "1");
+    REQUIRE(fs::is_regular_file(dir / "npy" / "1-output-Bias.npy"));  // mlGeNN's Checkpoint name
+    fs::remove(dir / "npy" / "1-output-Bias.npy");
+    CHECK_THAT(invalid_message([&] { sg::load_weights_npy(model, dir / "npy", "1"); }),
+               Contains("expected array 'output-Bias' (the manifest lists it), got none"));
+    CHECK_THAT(invalid_message([&] { model.set_biases<"output">(std::vector<float>{1.0f}); }),
+               Contains("biases of population 'output': expected 3 values (one per neuron), got 1"));
 }

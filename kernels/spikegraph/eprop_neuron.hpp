@@ -116,4 +116,20 @@ inline void eprop_filter_errors(const float* error, std::size_t steps, std::size
             tilde[s * outputs + k] = scale * error[(s + 1) * outputs + k] + kappa * tilde[(s + 1) * outputs + k];
 }
 
+// dL/db_k of a per-neuron output bias over one example (error
+// [step][output]), added to gradient[k]. The bias enters V_k at every step u
+// and decays with kappa, so dL/db_k = sum_u sum_{t>=u} kappa^(t-u) E_k(t): the
+// exact gradient of the per-step loss, as the output weights' (mlGeNN's
+// e-prop adds E_k(t) alone, which drops the leak's factor).
+inline void eprop_bias_gradient(const float* error, std::size_t steps, std::size_t outputs, float kappa, float* gradient) {
+    for (std::size_t k = 0; k < outputs; ++k) {
+        float filtered = 0.0f, sum = 0.0f;
+        for (std::size_t t = steps; t-- > 0;) {
+            filtered = error[t * outputs + k] + kappa * filtered;
+            sum += filtered;
+        }
+        gradient[k] += sum;
+    }
+}
+
 }  // namespace spikegraph

@@ -235,3 +235,21 @@ TEST_CASE("cuda: set_weights reaches the device", "[cuda]") {
     const sg::Metrics cpu_metrics = cpu.evaluate(data);
     CHECK(gpu_metrics.at("sparse_categorical_accuracy") == cpu_metrics.at("sparse_categorical_accuracy"));
 }
+
+TEST_CASE("cuda: per-neuron biases reach the device, as on the cpu", "[cuda]") {
+    const sg::SpikeDataset data = make_spike_data(100, 25, 150);
+    auto gpu = compiler(25, 4).compile<sg::cuda>(spike_net);
+    auto cpu = compiler(25, 4).compile<sg::cpu>(spike_net);
+    const std::vector<float> before = cpu.predict(data).values;
+    std::vector<float> biases = cpu.biases<"output">();
+    for (std::size_t k = 0; k < biases.size(); ++k) biases[k] += 0.01f * float(k + 1);
+    gpu.set_biases<"output">(biases);
+    cpu.set_biases<"output">(biases);
+    CHECK(gpu.biases<"output">() == biases);
+    const std::vector<float> after = cpu.predict(data).values;
+    CHECK(gpu.predict(data).values == after);
+    CHECK(after != before);
+    CHECK_THROWS_WITH(gpu.set_biases<"output">(std::vector<float>(biases.size() + 1, 0.0f)),
+                      Catch::Contains("expected " + std::to_string(biases.size()) + " values (one per neuron)"));
+    CHECK(gpu.biases<"output">() == biases);  // a refused set changes nothing
+}

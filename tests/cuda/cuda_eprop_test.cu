@@ -55,6 +55,7 @@ struct Outcome : training_comparison::Observed {
     std::vector<float> readout;
     std::vector<double> losses;
     std::vector<float> rates;  // training_state after the last batch
+    std::vector<float> bias_gradient;
 };
 
 template <class B, class Net, class Data>
@@ -64,6 +65,10 @@ Outcome run(const Net& network, const Data& data, std::size_t batch_size, std::s
     constexpr std::size_t outputs = Net::population_sizes[out];
     Sim sim(network, sg::SimulationOptions{1.0f, steps, batch_size, 13, 2});
     sim.set_regularisation(sg::RateRegularisation{.tau_reg = 50.0f, .c_reg = 0.01f, .f_target = 10.0f});
+    std::vector<float> biases(outputs);
+    for (std::size_t k = 0; k < outputs; ++k) biases[k] = 0.02f * float(k) - 0.03f;
+    sim.template set_biases<out>(biases);  // per-neuron output biases enter the forward pass
+    sim.train_output_bias();
     sim.zero_gradients();
     Outcome o;
     for (std::size_t p = 0; p < Net::num_populations; ++p) sim.record_spikes(p, true);
@@ -82,6 +87,7 @@ Outcome run(const Net& network, const Data& data, std::size_t batch_size, std::s
     }
     o.template take_gradients<Net>(sim);
     for (const auto& [name, values] : sim.training_state()) o.rates.insert(o.rates.end(), values.begin(), values.end());
+    o.bias_gradient.assign(sim.output_bias_gradient().begin(), sim.output_bias_gradient().end());
     return o;
 }
 
@@ -90,6 +96,10 @@ void require_equal(const Outcome& cuda, const Outcome& cpu) {
     CHECK(cuda.readout == cpu.readout);
     CHECK(cuda.losses == cpu.losses);
     CHECK(cuda.rates == cpu.rates);
+    // From the losses' errors on the host, in lane order: as exact as the readouts.
+    REQUIRE(cpu.bias_gradient.size() == cuda.bias_gradient.size());
+    CHECK(cuda.bias_gradient == cpu.bias_gradient);
+    CHECK(std::any_of(cpu.bias_gradient.begin(), cpu.bias_gradient.end(), [](float g) { return g != 0.0f; }));
 }
 
 sg::ValueDataset rates(std::size_t count) {
@@ -143,6 +153,9 @@ TEST_CASE("EPropCompiler trains on the cuda backend as on the cpu; training stat
                   "input weights after training");
     require_close(cuda.simulator().connection_storage<3>().weights, cpu.simulator().connection_storage<3>().weights, 1e-4f,
                   "output weights after training");
+    REQUIRE(cuda.trains_output_bias());
+    require_close(cuda.biases<"output">(), cpu.biases<"output">(), 1e-4f, "output biases after training");
+    CHECK(cpu.biases<"output">() != std::vector<float>(5, 0.0f));
 
     auto state = cuda.simulator().training_state();
     REQUIRE(state.size() == 2);

@@ -90,6 +90,19 @@ public:
         simulator_->template set_weights<connection_index<Connection>()>(weights);
     }
 
+    // Per-neuron biases of a population whose model has a bias (e.g. the
+    // LeakyIntegrate output; model/neuron_bias.hpp): the set or trained ones,
+    // else the model's bias for every neuron.
+    template <FixedString Population>
+    std::vector<float> biases() const {
+        return simulator_->template biases<population_index<Population>()>();
+    }
+    // Gives every neuron of the population its own bias (one finite value per neuron).
+    template <FixedString Population>
+    void set_biases(std::span<const float> biases) {
+        simulator_->template set_biases<population_index<Population>()>(biases);
+    }
+
 protected:
     const std::vector<std::string>& metric_names() const { return metric_names_; }
     bool verbose() const { return verbose_; }
@@ -109,6 +122,12 @@ protected:
                           "spikegraph: the named output population has no readout");
             return found;
         }
+    }
+    template <FixedString Population>
+    static constexpr std::size_t population_index() {
+        constexpr int index = Net::population_index(name_view<Population>);
+        static_assert(index >= 0, "spikegraph: no population of that name in the network");
+        return index >= 0 ? std::size_t(index) : 0;  // 0: no follow-on errors
     }
     template <FixedString Connection>
     static constexpr std::size_t connection_index() {

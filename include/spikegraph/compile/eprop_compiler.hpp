@@ -53,6 +53,9 @@ struct EPropCompiler {
     float tau_reg = 500.0f;
     float c_reg = 0.001f;
     float f_target = 10.0f;
+    // The output's bias is a per-neuron parameter trained with the weights
+    // (mlGeNN's default); model.biases<"output">() reads it.
+    bool train_output_bias = true;
     std::vector<std::string> metrics{"sparse_categorical_accuracy"};
     bool verbose = true;
 
@@ -80,6 +83,7 @@ struct EPropCompiler {
         TrainingSettings settings;
         settings.loss = loss;
         settings.optimiser = optimiser;
+        settings.train_output_bias = train_output_bias;
         TrainableNetwork<Net, EPropBackend<Backend>> model(net, options, metrics, verbose, settings);
         model.simulator().set_regularisation(RateRegularisation{tau_reg, c_reg, f_target});
         return model;

@@ -13,6 +13,7 @@
 #include <spikegraph/compile/input_batch.hpp>
 #include <spikegraph/data/dataset.hpp>
 #include <spikegraph/data/dataset_split.hpp>
+#include <spikegraph/model/neuron_bias.hpp>
 #include <spikegraph/train/callback.hpp>
 #include <spikegraph/train/loss.hpp>
 #include <spikegraph/train/metrics.hpp>
@@ -64,6 +65,7 @@ struct TrainingSettings {
     Loss loss = SparseCategoricalCrossentropy{};
     Optimiser optimiser = Adam{};
     LossContext loss_context{};
+    bool train_output_bias = false;  // the output's per-neuron biases are optimised too (e-prop)
 };
 
 // A network compiled for gradient training: evaluate/predict/weights as every
@@ -86,7 +88,29 @@ public:
         : Base(net, options, std::move(metric_names), verbose), settings_(std::move(settings)) {
         std::vector<std::size_t> sizes;
         for_each_connection([&]<std::size_t C>() { sizes.push_back(this->simulator().template connection_storage<C>().weights.size()); });
+        if (settings_.train_output_bias) {
+            if constexpr (requires(Simulator& s) { s.train_output_bias(); }) {
+                this->simulator().train_output_bias();
+                sizes.push_back(num_outputs);
+            } else {
+                detail::throw_invalid("train_output_bias: this compiler's simulator cannot train the output's biases");
+            }
+        }
         optimiser_ = OptimiserState(settings_.optimiser, sizes);
+    }
+
+    // What the optimiser's parameter arrays hold, in its order: each
+    // connection's weights (by connection name), then the output's biases
+    // ("<output>-Bias", the checkpoint array's name) when they are trained.
+    std::vector<std::string> parameter_names() const {
+        std::vector<std::string> names;
+        for_each_connection([&]<std::size_t C>() { names.push_back(Net::template connection_type<C>::name.str()); });
+        if (trains_output_bias()) names.push_back(detail::bias_array_name(name_view<OutputPopulation::name>));
+        return names;
+    }
+    bool trains_output_bias() const {
+        if constexpr (requires(const Simulator& s) { s.trains_output_bias(); }) return this->simulator().trains_output_bias();
+        else return false;
     }
 
     float learning_rate() const { return optimiser_.learning_rate(); }
@@ -152,6 +176,8 @@ public:
         for_each_connection([&]<std::size_t C>() {
             optimiser_.update(C, sim.template mutable_weights<C>(), sim.template gradient<C>());
         });
+        if constexpr (requires { sim.output_bias_gradient(); })
+            if (sim.trains_output_bias()) optimiser_.update(Net::num_connections, sim.mutable_output_biases(), sim.output_bias_gradient());
         return loss;
     }
 

@@ -23,6 +23,8 @@
 #include <spikegraph/io/npz.hpp>
 #include <spikegraph/mini_json.hpp>
 #include <spikegraph/model/connectivity.hpp>
+#include <spikegraph/model/neuron_bias.hpp>
+#include <spikegraph/neuron_biases.hpp>
 
 // Weights of a compiled network to and from NumPy files, named as mlGeNN
 // names them so weights move between the two. Needs zlib (spikegraph::zlib).
@@ -120,6 +122,7 @@ struct ManifestPopulation {
     std::string name;
     std::uint64_t size = 0;
     std::string model;
+    std::vector<std::string> arrays;  // "<name>-Bias" when it has per-neuron biases
 };
 struct ManifestConnection {
     std::string name, pre, post, connectivity, synapse;
@@ -142,7 +145,9 @@ Manifest manifest_of(const Sim& sim) {
     Manifest m;
     for_each_population_index<Net>([&]<std::size_t P>() {
         using Pop = typename Net::template population_type<P>;
-        m.populations.push_back({std::string(name_view<Pop::name>), Pop::size, std::string(Pop::neuron_type::type_name)});
+        m.populations.push_back({std::string(name_view<Pop::name>), Pop::size, std::string(Pop::neuron_type::type_name), {}});
+        if constexpr (has_neuron_bias<typename Pop::neuron_type>)
+            if (sim.template has_neuron_biases<P>()) m.populations.back().arrays.push_back(bias_array_name(name_view<Pop::name>));
     });
     for_each_connection_index<Net>([&]<std::size_t C>() {
         using Conn = typename Net::template connection_type<C>;
@@ -170,7 +175,13 @@ inline std::string manifest_json(const Manifest& m) {
         const auto& p = m.populations[i];
         s += (i ? ",\n    " : "\n    ");
         s += "{\"name\": " + json_quote(p.name) + ", \"size\": " + std::to_string(p.size) +
-             ", \"model\": " + json_quote(p.model) + "}";
+             ", \"model\": " + json_quote(p.model);
+        if (!p.arrays.empty()) {
+            s += ", \"arrays\": [";
+            for (std::size_t k = 0; k < p.arrays.size(); ++k) s += (k ? ", " : "") + json_quote(p.arrays[k]);
+            s += "]";
+        }
+        s += "}";
     }
     s += m.populations.empty() ? "],\n  \"connections\": [" : "\n  ],\n  \"connections\": [";
     for (std::size_t i = 0; i < m.connections.size(); ++i) {
@@ -217,7 +228,16 @@ inline Manifest parse_manifest(std::string_view text, const std::string& where) 
         const std::string path = "populations[" + std::to_string(i) + "]";
         if (p.kind != Kind::object) throw_invalid(where, ": byte ", p.offset, ": ", path, ": expected an object, got ", p.kind_name());
         m.populations.push_back({field(p, "name", Kind::string, path).text, field(p, "size", Kind::integer, path).integer,
-                                 field(p, "model", Kind::string, path).text});
+                                 field(p, "model", Kind::string, path).text, {}});
+        if (p.find("arrays")) {  // optional: absent before per-neuron biases existed
+            const JsonValue& arrays = field(p, "arrays", Kind::array, path);
+            for (std::size_t k = 0; k < arrays.items.size(); ++k) {
+                if (arrays.items[k].kind != Kind::string)
+                    throw_invalid(where, ": byte ", arrays.items[k].offset, ": ", path, ".arrays[", k, "]: expected a string, got ",
+                                  arrays.items[k].kind_name());
+                m.populations.back().arrays.push_back(arrays.items[k].text);
+            }
+        }
     }
     const JsonValue& conns = field(root, "connections", Kind::array, "manifest");
     for (std::size_t i = 0; i < conns.items.size(); ++i) {
@@ -304,10 +324,17 @@ void with_index_arrays(const ConnectionStorage& storage, std::size_t num_pre, st
     }
 }
 
-// Calls add(name, data, shape) for every array of the network's weights.
+// Calls add(name, data, shape) for every array of the network's weights and
+// per-neuron biases.
 template <class Sim, class Add>
 void checkpoint_arrays(const Sim& sim, Add&& add) {
     using Net = std::remove_cvref_t<decltype(sim.network())>;
+    for_each_population_index<Net>([&]<std::size_t P>() {
+        using Pop = typename Net::template population_type<P>;
+        if constexpr (has_neuron_bias<typename Pop::neuron_type>)
+            if (sim.template has_neuron_biases<P>())
+                add(bias_array_name(name_view<Pop::name>), sim.template biases<P>(), std::vector<std::size_t>{Pop::size});
+    });
     for_each_connection_index<Net>([&]<std::size_t C>() {
         using Conn = typename Net::template connection_type<C>;
         const std::string name(name_view<Conn::name>);
@@ -454,8 +481,40 @@ void load_from_source(Sim& sim, const CheckpointSource& source) {
         check_connection_storage(storage, kind, num_pre, num_post, where);
         storages[C] = std::move(storage);
     });
+    // Per-neuron biases: restored where the file has them (a file without them
+    // leaves the network's as they are), required where its manifest lists them.
+    std::vector<std::vector<float>> biases(Net::num_populations);
+    for_each_population_index<Net>([&]<std::size_t P>() {
+        using Pop = typename Net::template population_type<P>;
+        const std::string name(name_view<Pop::name>);
+        const std::string array = bias_array_name(name);
+        const NpyArray* a = source.find(array);
+        bool listed = false;
+        if (file_manifest)
+            for (const auto& p : file_manifest->populations)
+                if (p.name == name) listed = std::find(p.arrays.begin(), p.arrays.end(), array) != p.arrays.end();
+        if (!a) {
+            if (listed) throw_invalid(source.label, ": population '", name, "': expected array '", array, "' (the manifest lists it), got none");
+            return;
+        }
+        if constexpr (!has_neuron_bias<typename Pop::neuron_type>) {
+            throw_invalid(source.label, ": array '", array, "' holds biases of population '", name, "', whose model ",
+                          Pop::neuron_type::type_name, " has no bias");
+        } else {
+            if (a->structured() || a->type.kind != NpyKind::floating)
+                throw_invalid(a->source, " (population '", name, "'): expected float biases, got dtype ", a->descr);
+            if (!(a->shape.size() == 1 && a->shape[0] == Pop::size))
+                throw_invalid(a->source, " (population '", name, "'): expected biases of shape (", Pop::size, ",), got ",
+                              describe_shape(*a));
+            biases[P] = NeuronBiases::checked(a->template as<float>(), Pop::size, name);
+        }
+    });
     // Everything is valid: now change the network.
     for_each_connection_index<Net>([&]<std::size_t C>() { sim.template set_connection_storage<C>(std::move(storages[C])); });
+    for_each_population_index<Net>([&]<std::size_t P>() {
+        if constexpr (has_neuron_bias<typename Net::template population_type<P>::neuron_type>)
+            if (!biases[P].empty()) sim.template set_biases<P>(biases[P]);
+    });
 }
 
 inline std::filesystem::path npy_directory_file(const std::filesystem::path& directory, std::string_view prefix,

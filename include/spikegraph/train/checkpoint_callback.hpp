@@ -26,10 +26,13 @@ inline const std::string training_state_prefix = "state-";  // + a simulator's t
 }  // namespace detail
 
 // Writes the model's weights (mlGeNN's "<conn>-g" names and the manifest, as
-// save_weights), its optimiser's moments, step count, learning rate, the
-// number of epochs done and the simulator's training state (e-prop's running
-// firing rates, "state-running-rate-<population>") to `path`, atomically: an interrupted save leaves the
-// previous file as it was. load_weights() reads such a file too.
+// save_weights; trained biases as "<population>-Bias"), its optimiser's
+// moments ("optimiser-<parameter>-m" and "-v", one per entry of
+// TrainableNetwork::parameter_names), step count, learning rate, the number of
+// epochs done and the simulator's training state (e-prop's running firing
+// rates, "state-running-rate-<population>") to `path`, atomically: an
+// interrupted save leaves the previous file as it was. load_weights() reads
+// such a file too.
 template <class Model>
 void save_training_state(const Model& model, const std::filesystem::path& path) {
     const auto& sim = model.simulator();
@@ -40,14 +43,14 @@ void save_training_state(const Model& model, const std::filesystem::path& path) 
     });
     writer.add_raw("manifest.json", detail::manifest_json(detail::manifest_of(sim)));
     const auto& optimiser = model.optimiser_state();
-    detail::for_each_connection_index<Net>([&]<std::size_t C>() {
-        const std::string_view name = name_view<Net::template connection_type<C>::name>;
-        writer.add(detail::optimiser_array_name(name, "m"), optimiser.first_moments()[C],
-                   std::vector<std::size_t>{optimiser.first_moments()[C].size()});
+    const std::vector<std::string> parameters = model.parameter_names();
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+        writer.add(detail::optimiser_array_name(parameters[i], "m"), optimiser.first_moments()[i],
+                   std::vector<std::size_t>{optimiser.first_moments()[i].size()});
         if (!optimiser.second_moments().empty())
-            writer.add(detail::optimiser_array_name(name, "v"), optimiser.second_moments()[C],
-                       std::vector<std::size_t>{optimiser.second_moments()[C].size()});
-    });
+            writer.add(detail::optimiser_array_name(parameters[i], "v"), optimiser.second_moments()[i],
+                       std::vector<std::size_t>{optimiser.second_moments()[i].size()});
+    }
     const std::vector<std::int64_t> state{detail::training_state_format, std::int64_t(optimiser.steps()),
                                           std::int64_t(model.epochs_done())};
     writer.add(detail::training_state_array, state, std::vector<std::size_t>{state.size()});
@@ -85,18 +88,21 @@ void resume_training(Model& model, const std::filesystem::path& path) {
 
     auto optimiser = model.optimiser_state();  // a copy: applied only when everything checked out
     const bool has_second = !optimiser.second_moments().empty();
-    detail::for_each_connection_index<Net>([&]<std::size_t C>() {
-        const std::string_view name = name_view<Net::template connection_type<C>::name>;
+    const std::vector<std::string> parameters = model.parameter_names();
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+        // Trained biases (after the connections) may be absent from a
+        // checkpoint written without them: their moments then stay as they are.
+        if (i >= Net::num_connections && !npz.find(parameters[i])) continue;
         auto load = [&](std::string_view moment, std::vector<float>& target) {
-            const std::string array = detail::optimiser_array_name(name, moment);
+            const std::string array = detail::optimiser_array_name(parameters[i], moment);
             std::vector<float> values = need(array).template as<float>();
             if (values.size() != target.size())
                 detail::throw_invalid(label, ": array '", array, "': expected ", target.size(), " values, got ", values.size());
             target = std::move(values);
         };
-        load("m", optimiser.first_moments()[C]);
-        if (has_second) load("v", optimiser.second_moments()[C]);
-    });
+        load("m", optimiser.first_moments()[i]);
+        if (has_second) load("v", optimiser.second_moments()[i]);
+    }
     optimiser.set_steps(std::uint64_t(state[1]));
     optimiser.set_learning_rate(lr[0]);
     // The simulator's own training state (e-prop's running rates). A checkpoint

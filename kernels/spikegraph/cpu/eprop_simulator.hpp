@@ -53,6 +53,7 @@ struct EPropPopulationBuffers {
     std::vector<float> rate_drive;    // [lane][step][neuron]: c_reg (f_j(t) - f_target)
     std::vector<float> running_rate;  // [lane][neuron]: spikes per step, kept across examples as mlGeNN
     std::vector<float> filtered;      // scratch [lane][step][neuron]: the reverse-filtered postsynaptic factor
+    NeuronBiases bias;                // the output's, when trained
 
     std::uint32_t spike_id(std::size_t lane, std::size_t r) const { return spikes[lane][r]; }
 };
@@ -134,6 +135,23 @@ public:
 
     void set_regularisation(const RateRegularisation& r) { regularisation_ = r; }
 
+    // Makes the output's bias a trained per-neuron parameter (mlGeNN's
+    // train_output_bias): it starts at the biases set so far (the model's
+    // bias when none were), and learn() adds dL/db to output_bias_gradient().
+    void train_output_bias() {
+        auto& out = std::get<output_index>(this->populations_);
+        if (!out.bias.per_neuron()) out.bias.values.assign(num_outputs, out.dynamics.bias);
+        bias_gradient_.assign(num_outputs, 0.0f);
+    }
+    bool trains_output_bias() const { return !bias_gradient_.empty(); }
+    // The output's biases for an optimiser to change in place.
+    std::span<float> mutable_output_biases() { return std::get<output_index>(this->populations_).bias.values; }
+    std::span<const float> output_bias_gradient() const { return bias_gradient_; }
+    void zero_gradients() {
+        Base::zero_gradients();
+        std::fill(bias_gradient_.begin(), bias_gradient_.end(), 0.0f);
+    }
+
     // State beyond weights and optimiser that training carries from batch to
     // batch, for checkpoints: each hidden population's running firing rate,
     // [lane][neuron] ("running-rate-<population>"; < 0: not started yet).
@@ -190,7 +208,16 @@ public:
         std::vector<double> lane_loss(this->active_lanes_, 0.0);
         for (std::size_t lane = 0; lane < this->active_lanes_; ++lane)
             lane_loss[lane] = output_errors(loss, lane, std::size_t(labels[lane]), batch);
-        if (accumulate) this->accumulate_gradients([&](std::size_t lane, std::size_t group) { backward_lane(lane, group); });
+        if (accumulate) {
+            this->accumulate_gradients([&](std::size_t lane, std::size_t group) { backward_lane(lane, group); });
+            if (trains_output_bias()) {
+                const std::size_t per_lane = std::size_t(this->options_.example_timesteps) * num_outputs;
+                for (std::size_t lane = 0; lane < this->active_lanes_; ++lane)
+                    eprop_bias_gradient(errors_.data() + lane * per_lane, std::size_t(this->options_.example_timesteps),
+                                        num_outputs, std::get<output_index>(this->populations_).dynamics.alpha,
+                                        bias_gradient_.data());
+            }
+        }
         double total = 0.0;
         for (double l : lane_loss) total += l;
         return total;
@@ -244,6 +271,7 @@ private:
             float* history = b.history.data() + (lane * std::size_t(this->options_.example_timesteps) + std::size_t(step)) * Pop::size;
             [[maybe_unused]] const float rate_decay = float(std::exp(-double(this->options_.dt) / regularisation_.tau_reg));
             [[maybe_unused]] const float target = regularisation_.f_target * this->options_.dt / 1000.0f;  // spikes per step
+            const float* biases = b.bias.data();
             for (std::size_t i = 0; i < Pop::size; ++i) {
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
@@ -253,7 +281,8 @@ private:
                 float& drive = is_spiking_model<Model>
                                    ? b.rate_drive[(lane * std::size_t(this->options_.example_timesteps) + std::size_t(step)) * Pop::size + i]
                                    : unused_drive;
-                if (EPropNeuron<Model, typename Pop::readout_type>::forward(b.dynamics, b.readout_dynamics, state,
+                if (EPropNeuron<Model, typename Pop::readout_type>::forward(neuron_dynamics(b.dynamics, biases, i),
+                                                                           b.readout_dynamics, state,
                                                                            synaptic_input<P>(lane, i), b.readout[index], step,
                                                                            rate, rate_decay, target, regularisation_.c_reg,
                                                                            history[i], drive))
@@ -389,7 +418,8 @@ private:
     }
 
     RateRegularisation regularisation_{};
-    std::vector<float> errors_;  // [lane][step][output]
+    std::vector<float> errors_;         // [lane][step][output]
+    std::vector<float> bias_gradient_;  // dL/db of the output's biases; empty unless trained
 };
 
 }  // namespace spikegraph::cpu_backend

@@ -54,6 +54,7 @@ struct EventPropPopulationBuffers {
     std::vector<float> v_bar;                // scratch: adjoint of V after integration
     std::vector<float> u_bar;                // scratch: adjoint of each spike offset of the step
     std::vector<float> regularisation_drive; // per neuron: dL/dV added at each of its spikes
+    NeuronBiases bias;
 
     std::uint32_t spike_id(std::size_t lane, std::size_t r) const { return records[lane][r].id; }
 };
@@ -253,14 +254,15 @@ private:
             }
         } else {
             const float dt = this->options_.dt;
+            const float* biases = b.bias.data();
             for (std::size_t i = 0; i < Pop::size; ++i) {
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
                 for (std::size_t v = 0; v < b.variables.size(); ++v) state[int(v)] = b.variables[v][index];
                 const float isyn = synaptic_input<P>(lane, i);
                 SpikeRecord record;
-                if (EventPropNeuron<Model, ReadoutType>::forward(b.dynamics, b.readout_dynamics, state, isyn, b.readout[index],
-                                                                 b.readout_step[index], step, dt, record)) {
+                if (EventPropNeuron<Model, ReadoutType>::forward(neuron_dynamics(b.dynamics, biases, i), b.readout_dynamics, state,
+                                                                 isyn, b.readout[index], b.readout_step[index], step, dt, record)) {
                     record.id = std::uint32_t(i);
                     records.push_back(record);
                     ++counts[i];

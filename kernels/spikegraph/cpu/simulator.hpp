@@ -20,7 +20,9 @@
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/graph/network.hpp>
+#include <spikegraph/model/neuron_bias.hpp>
 #include <spikegraph/model/neuron_update.hpp>
+#include <spikegraph/neuron_biases.hpp>
 #include <spikegraph/philox.hpp>
 #include <spikegraph/recordings.hpp>
 
@@ -154,6 +156,21 @@ public:
         std::get<C>(connections_).storage = std::move(storage);
     }
 
+    // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
+    // or the model's bias for every neuron.
+    template <std::size_t P>
+    std::vector<float> biases() const {
+        return population_biases<Net, P>(populations_);
+    }
+    template <std::size_t P>
+    void set_biases(std::span<const float> biases) {
+        set_population_biases<Net, P>(populations_, biases);
+    }
+    template <std::size_t P>
+    bool has_neuron_biases() const {
+        return std::get<P>(populations_).bias.per_neuron();
+    }
+
     // Spikes emitted by population P in the last run, per lane.
     template <std::size_t P>
     std::span<const std::uint64_t> spike_totals() const {
@@ -182,6 +199,7 @@ private:
         std::vector<std::uint32_t> spike_counts;  // [lane][chunk]
         std::vector<std::uint64_t> total_spikes;  // [lane]
         std::conditional_t<is_input_model<Model>, InputSource<Pop, Index>, std::monostate> input;
+        NeuronBiases bias;
     };
 
     template <class Conn>
@@ -308,13 +326,15 @@ private:
         } else {
             constexpr int readout_var = readout_variable_index<Model, typename Pop::readout_type>;
             float dummy_accumulator = 0.0f;
+            const float* biases = b.bias.data();
             for (std::size_t i = begin; i < end; ++i) {
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
                 for (std::size_t v = 0; v < b.variables.size(); ++v) state[int(v)] = b.variables[v][index];
                 float& accumulator = Pop::has_readout ? b.readout[index] : dummy_accumulator;
                 const float isyn = synaptic_input<P>(lane, i);
-                if (update_neuron<readout_var>(b.dynamics, state, isyn, b.readout_dynamics, accumulator, step))
+                if (update_neuron<readout_var>(neuron_dynamics(b.dynamics, biases, i), state, isyn, b.readout_dynamics,
+                                               accumulator, step))
                     queue[count++] = std::uint32_t(i);
                 for (std::size_t v = 0; v < b.variables.size(); ++v) b.variables[v][index] = state[int(v)];
             }

@@ -17,6 +17,7 @@
 #include <spikegraph/cpu/simulator.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
 #include <spikegraph/graph/network.hpp>
+#include <spikegraph/neuron_biases.hpp>
 #include <spikegraph/recorded_spikes.hpp>
 
 namespace spikegraph::cpu_backend {
@@ -85,6 +86,21 @@ public:
         auto& b = std::get<C>(connections_);
         b.storage = std::move(storage);
         for (auto& g : b.gradient) g.assign(b.storage.weights.size(), 0.0f);
+    }
+
+    // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
+    // or the model's bias for every neuron.
+    template <std::size_t P>
+    std::vector<float> biases() const {
+        return population_biases<Net, P>(populations_);
+    }
+    template <std::size_t P>
+    void set_biases(std::span<const float> biases) {
+        set_population_biases<Net, P>(populations_, biases);
+    }
+    template <std::size_t P>
+    bool has_neuron_biases() const {
+        return std::get<P>(populations_).bias.per_neuron();
     }
 
     // Spikes of population P in the last run, per lane.

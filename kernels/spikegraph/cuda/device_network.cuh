@@ -38,6 +38,7 @@ struct DevicePopulation {
     typename Model::Dynamics dynamics;
     typename Pop::readout_type::Dynamics readout;
     NeuronState<Model> initial;
+    const float* bias;                                        // null, or per neuron (model/neuron_bias.hpp)
     float* variables[num_variables > 0 ? num_variables : 1];  // [lane][neuron] each
     float* readout_accumulator;                               // [lane][neuron]
     std::uint32_t* spike_ids;                                 // [lane][neuron]
@@ -101,6 +102,7 @@ void describe_population(DevicePopulation<Pop>& d, Buffers& b) {
     d.dynamics = b.dynamics;
     d.readout = b.readout_dynamics;
     d.initial = b.initial;
+    d.bias = b.bias.device_data();
     for (std::size_t v = 0; v < b.variables.size(); ++v) d.variables[v] = b.variables[v].data();
     d.readout_accumulator = b.readout.data();
     d.spike_ids = b.spike_ids.data();

@@ -63,7 +63,8 @@ __device__ void eprop_update_population(const EPropDeviceNetwork<Net>& net, Spik
             float unused_rate = 0.0f, unused_drive = 0.0f;
             float& rate = is_spiking_model<Model> ? e.running_rate[index] : unused_rate;
             float& drive = is_spiking_model<Model> ? e.rate_drive[at_step] : unused_drive;
-            fired = EPropNeuron<Model, typename Pop::readout_type>::forward(pop.dynamics, pop.readout, state, isyn, accumulator,
+            fired = EPropNeuron<Model, typename Pop::readout_type>::forward(neuron_dynamics(pop.dynamics, pop.bias, neuron),
+                                                                           pop.readout, state, isyn, accumulator,
                                                                            step, rate, net.rate_decay, net.target, net.c_reg,
                                                                            e.history[at_step], drive);
             for (std::size_t v = 0; v < Model::Variables::size; ++v) pop.variables[v][index] = state[int(v)];

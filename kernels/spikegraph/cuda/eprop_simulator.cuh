@@ -48,6 +48,7 @@ struct EPropPopulationBuffers {
     DeviceBuffer<unsigned long long> total_spikes;
     std::vector<std::uint64_t> host_totals;
     DeviceInput<Pop, Index> input;
+    DeviceNeuronBiases bias;  // the output's, when trained
 };
 
 template <class Conn>
@@ -67,6 +68,7 @@ public:
     using Base::num_connections, Base::num_populations;
     static constexpr std::size_t output_index = std::size_t(Net::first_readout() >= 0 ? Net::first_readout() : 0);
     static constexpr std::size_t num_outputs = Net::population_sizes[output_index];
+    using OutputPopulation = typename Net::template population_type<output_index>;
     using Description = EPropDeviceNetwork<Net>;
     using Layout = KernelLayout<Net>;
 
@@ -79,6 +81,29 @@ public:
     }
 
     void set_regularisation(const RateRegularisation& r) { regularisation_ = r; }
+
+    // The output's bias as a trained per-neuron parameter (as
+    // cpu_backend::EPropSimulator::train_output_bias). The optimiser changes
+    // the host copy; run() uploads it.
+    void train_output_bias() {
+        auto& out = std::get<output_index>(this->populations_);
+        if (!out.bias.per_neuron()) {
+            const std::vector<float> initial(num_outputs, out.dynamics.bias);
+            this->template set_biases<output_index>(initial);
+        }
+        bias_gradient_.assign(num_outputs, 0.0f);
+    }
+    bool trains_output_bias() const { return !bias_gradient_.empty(); }
+    std::span<float> mutable_output_biases() {
+        auto& bias = std::get<output_index>(this->populations_).bias;
+        bias.changed = true;
+        return bias.values;
+    }
+    std::span<const float> output_bias_gradient() const { return bias_gradient_; }
+    void zero_gradients() {
+        Base::zero_gradients();
+        std::fill(bias_gradient_.begin(), bias_gradient_.end(), 0.0f);
+    }
 
     // Each hidden population's running firing rate, [lane][neuron]
     // ("running-rate-<population>"; < 0: not started yet), for checkpoints.
@@ -116,6 +141,7 @@ public:
     void run() {
         DeviceGuard guard(this->device_);
         this->upload_changed_weights();
+        std::get<output_index>(this->populations_).bias.upload_if_changed(name_view<OutputPopulation::name>, this->stream_);
         const unsigned lanes = unsigned(this->active_lanes_);
         this->ran_ = false;
         if (lanes == 0) return;
@@ -184,6 +210,9 @@ public:
                     by_output[lane * per_lane + k * steps + t] = errors[lane * per_lane + t * num_outputs + k];
         }
         if (!accumulate) return total;
+        if (trains_output_bias())
+            for (std::size_t lane = 0; lane < lanes; ++lane)
+                eprop_bias_gradient(errors.data() + lane * per_lane, steps, num_outputs, out.alpha, bias_gradient_.data());
         error_by_output_.upload(by_output, "the output errors", this->stream_);
         error_tilde_.upload(tilde, "the filtered output errors", this->stream_);
         const Description description = describe(unsigned(lanes));
@@ -309,6 +338,7 @@ private:
 
     RateRegularisation regularisation_{};
     DeviceBuffer<float> error_by_output_, error_tilde_;
+    std::vector<float> bias_gradient_;  // dL/db of the output's biases; empty unless trained
     GraphCache<Description> graphs_;
 };
 

@@ -36,6 +36,7 @@ struct EventPropDevicePopulation {
     typename Model::Dynamics dynamics;
     typename Pop::readout_type::Dynamics readout;
     NeuronState<Model> initial;
+    const float* bias;                                        // null, or per neuron (model/neuron_bias.hpp)
     float* variables[num_variables > 0 ? num_variables : 1];  // [lane][neuron] each
     float* readout_value;                                     // [lane][neuron]
     std::int32_t* readout_step;                               // [lane][neuron]: MaxVar's step, FirstSpikeTime's step
@@ -242,7 +243,7 @@ __device__ void event_prop_update_population(const EventPropDeviceNetwork<Net>& 
                 for (std::size_t v = 0; v < Model::Variables::size; ++v) state[int(v)] = pop.variables[v][index];
                 const float isyn = event_prop_synaptic_input<Net, P>(net, lane, neuron);
                 fired = EventPropNeuron<Model, typename Pop::readout_type>::forward(
-                    pop.dynamics, pop.readout, state, isyn, pop.readout_value[index], pop.readout_step[index], step, net.dt,
+                    neuron_dynamics(pop.dynamics, pop.bias, neuron), pop.readout, state, isyn, pop.readout_value[index], pop.readout_step[index], step, net.dt,
                     record);
                 record.id = neuron;
                 for (std::size_t v = 0; v < Model::Variables::size; ++v) pop.variables[v][index] = state[int(v)];

@@ -56,6 +56,7 @@ struct EventPropPopulationBuffers {
     std::vector<std::uint64_t> host_totals;
     mutable std::vector<std::uint32_t> host_counts;
     DeviceInput<Pop, Index> input;
+    DeviceNeuronBiases bias;
 };
 
 template <class Conn>
@@ -256,6 +257,7 @@ private:
             d.dynamics = b.dynamics;
             d.readout = b.readout_dynamics;
             d.initial = b.initial;
+            d.bias = b.bias.device_data();
             for (std::size_t v = 0; v < b.variables.size(); ++v) d.variables[v] = b.variables[v].data();
             d.readout_value = b.readout_value.data();
             d.readout_step = b.readout_step.data();

@@ -110,7 +110,8 @@ __device__ void update_population(const DeviceNetwork<Net>& net, SpikeScan::Temp
             float accumulator = 0.0f;
             if constexpr (Pop::has_readout) accumulator = pop.readout_accumulator[index];
             const float isyn = synaptic_input<Net, P>(net, lane, neuron, std::make_index_sequence<Net::num_connections>{});
-            fired = update_neuron<readout_variable>(pop.dynamics, state, isyn, pop.readout, accumulator, step);
+            fired = update_neuron<readout_variable>(neuron_dynamics(pop.dynamics, pop.bias, neuron), state, isyn, pop.readout,
+                                                    accumulator, step);
             for (std::size_t v = 0; v < num_variables; ++v) {
                 pop.variables[v][index] = state[int(v)];
                 if (pop.variable_record[v] != nullptr)

@@ -29,6 +29,7 @@
 #include <spikegraph/cuda/cuda_error.hpp>
 #include <spikegraph/cuda/device_buffer.hpp>
 #include <spikegraph/cuda/device_input.hpp>
+#include <spikegraph/cuda/device_neuron_biases.hpp>
 #include <spikegraph/cuda/graph_cache.hpp>
 #include <spikegraph/cuda/device_network.cuh>
 #include <spikegraph/cuda/kernels.cuh>
@@ -156,6 +157,25 @@ public:
         upload_connection<C>(std::move(storage));
     }
 
+    // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
+    // or the model's bias for every neuron.
+    template <std::size_t P>
+    std::vector<float> biases() const {
+        return population_biases<Net, P>(populations_);
+    }
+    template <std::size_t P>
+    void set_biases(std::span<const float> biases) {
+        using Pop = typename Net::template population_type<P>;
+        static_assert(has_neuron_bias<typename Pop::neuron_type>,
+                      "spikegraph: this population's model has no bias (per-neuron biases need a model like LeakyIntegrate)");
+        DeviceGuard guard(device_);
+        std::get<P>(populations_).bias.set(biases, Pop::size, name_view<Pop::name>, stream_);
+    }
+    template <std::size_t P>
+    bool has_neuron_biases() const {
+        return std::get<P>(populations_).bias.per_neuron();
+    }
+
     template <std::size_t P>
     std::span<const std::uint64_t> spike_totals() const {
         return std::span<const std::uint64_t>(std::get<P>(populations_).host_totals).first(active_lanes_);
@@ -186,6 +206,7 @@ private:
         std::vector<std::uint64_t> host_totals;
         mutable std::vector<float> host_variable;
         DeviceInput<Pop, Index> input;  // input populations
+        DeviceNeuronBiases bias;
         // recording
         DeviceBuffer<std::uint32_t> spike_record;
         std::array<DeviceBuffer<float>, num_variables> variable_record;

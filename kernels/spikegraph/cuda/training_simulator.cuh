@@ -27,6 +27,7 @@
 #include <spikegraph/cuda/cuda_error.hpp>
 #include <spikegraph/cuda/device_buffer.hpp>
 #include <spikegraph/cuda/device_input.hpp>
+#include <spikegraph/cuda/device_neuron_biases.hpp>
 #include <spikegraph/cuda/device_network.cuh>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/recorded_spikes.hpp>
@@ -159,6 +160,25 @@ public:
         detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
                                          Conn::post_type::size, "connection '" + Conn::name.str() + "'");
         std::get<C>(connections_).synapses.upload(std::move(storage), Conn::name.str(), stream_);
+    }
+
+    // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
+    // or the model's bias for every neuron.
+    template <std::size_t P>
+    std::vector<float> biases() const {
+        return population_biases<Net, P>(populations_);
+    }
+    template <std::size_t P>
+    void set_biases(std::span<const float> biases) {
+        using Pop = typename Net::template population_type<P>;
+        static_assert(has_neuron_bias<typename Pop::neuron_type>,
+                      "spikegraph: this population's model has no bias (per-neuron biases need a model like LeakyIntegrate)");
+        DeviceGuard guard(this->device_);
+        std::get<P>(populations_).bias.set(biases, Pop::size, name_view<Pop::name>, this->stream_);
+    }
+    template <std::size_t P>
+    bool has_neuron_biases() const {
+        return std::get<P>(populations_).bias.per_neuron();
     }
 
     // Spikes of population P in the last run, per lane.

@@ -1,0 +1,42 @@
+#pragma once
+// A population's per-neuron biases (neuron_biases.hpp) on the host and the
+// device: the host copy is what optimisers and checkpoints see; the kernels
+// read the device copy, which is null until biases are set.
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <spikegraph/cuda/runtime.hpp>
+
+#include <spikegraph/cuda/cuda_error.hpp>
+#include <spikegraph/cuda/device_buffer.hpp>
+#include <spikegraph/neuron_biases.hpp>
+
+namespace spikegraph::cuda_backend {
+
+struct DeviceNeuronBiases : NeuronBiases {
+    DeviceBuffer<float> device;
+    bool changed = false;  // the host copy changed in place (an optimiser step)
+
+    const float* device_data() const { return per_neuron() ? device.data() : nullptr; }
+
+    // Checks and uploads new biases, then keeps them: a failure leaves both copies as they were.
+    void set(std::span<const float> biases, std::size_t neurons, std::string_view population, cudaStream_t stream) {
+        std::vector<float> checked = NeuronBiases::checked(biases, neurons, population);
+        const std::string what = "the biases of population '" + std::string(population) + "'";
+        DeviceBuffer<float> buffer(neurons, what);
+        buffer.upload(std::span<const float>(checked), what, stream);
+        device = std::move(buffer);
+        values = std::move(checked);
+        changed = false;
+    }
+    // After an optimiser changed the host copy in place.
+    void upload_if_changed(std::string_view population, cudaStream_t stream) {
+        if (!changed) return;
+        device.upload(std::span<const float>(values), "the biases of population '" + std::string(population) + "'", stream);
+        changed = false;
+    }
+};
+
+}  // namespace spikegraph::cuda_backend
