@@ -49,15 +49,35 @@ struct EventPropNeuron {
                                                                  std::int32_t& readout_step, int step, float dt,
                                                                  EventPropSpikeRecord& record) {
         const float v_start = state[Model::V];
+        if (!integrate(dynamics, readout_dynamics, state, isyn, readout, readout_step, step)) return false;
+        fire(dynamics, readout_dynamics, state, v_start, readout, readout_step, step, dt, record);
+        return true;
+    }
+
+    // forward() in two parts, so that a backend can run the first, branch-free
+    // part over every neuron (vectorised) and the second only for the few that
+    // crossed: integrate and accumulate the readout, and say whether V crossed
+    // the threshold ...
+    SPIKEGRAPH_HOST_DEVICE SPIKEGRAPH_INLINE static bool integrate(const Dynamics& dynamics,
+                                                                   const ReadoutDynamics& readout_dynamics,
+                                                                   NeuronState<Model>& state, float isyn, float& readout,
+                                                                   std::int32_t& readout_step, int step) {
         dynamics.integrate(state, isyn);
         if constexpr (readout_variable >= 0) {
             const float before = readout;
             readout_dynamics.accumulate(readout, state[readout_variable], step);
-            if constexpr (is_max)
-                if (readout != before) readout_step = step;
+            if constexpr (is_max) readout_step = readout != before ? step : readout_step;
         }
+        if constexpr (is_spiking_model<Model>) return dynamics.threshold(state);
+        else return false;
+    }
+    // ... then, for a neuron that crossed (V was v_start at the start of the
+    // step), place the spike inside the step, reset, and update the readout.
+    SPIKEGRAPH_HOST_DEVICE SPIKEGRAPH_INLINE static void fire(const Dynamics& dynamics, const ReadoutDynamics& readout_dynamics,
+                                                              NeuronState<Model>& state, float v_start, float& readout,
+                                                              std::int32_t& readout_step, int step, float dt,
+                                                              EventPropSpikeRecord& record) {
         if constexpr (is_spiking_model<Model>) {
-            if (!dynamics.threshold(state)) return false;
             const SpikeCrossing crossing = interpolate_crossing(v_start, state[Model::V], dynamics.v_thresh, dt);
             dynamics.precise_reset(state, crossing.offset);
             if constexpr (is_first_spike_time) {
@@ -69,9 +89,6 @@ struct EventPropNeuron {
                 readout_dynamics.spike(readout, step);
             }
             record = {0u, crossing.offset, crossing.d_v_start, crossing.d_v_end};
-            return true;
-        } else {
-            return false;
         }
     }
 

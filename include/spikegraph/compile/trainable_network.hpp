@@ -173,15 +173,26 @@ public:
         sim.zero_gradients();
         const double loss = batch_loss(labels, outputs, true);
         optimiser_.begin_step();
+        // On the simulator's threads where it has them (the CPU backend).
+        auto parallel_for = [&](std::size_t count, auto&& f) {
+            if constexpr (simulator_has_threads) {
+                sim.parallel_for(count, f);
+            } else {
+                for (std::size_t k = 0; k < count; ++k) f(k);
+            }
+        };
         for_each_connection([&]<std::size_t C>() {
-            optimiser_.update(C, sim.template mutable_weights<C>(), sim.template gradient<C>());
+            optimiser_.update(C, sim.template mutable_weights<C>(), sim.template gradient<C>(), parallel_for);
         });
         if constexpr (requires { sim.output_bias_gradient(); })
-            if (sim.trains_output_bias()) optimiser_.update(Net::num_connections, sim.mutable_output_biases(), sim.output_bias_gradient());
+            if (sim.trains_output_bias())
+                optimiser_.update(Net::num_connections, sim.mutable_output_biases(), sim.output_bias_gradient(), parallel_for);
         return loss;
     }
 
 private:
+    static constexpr bool simulator_has_threads = requires(Simulator& s) { s.parallel_for(std::size_t{1}, [](std::size_t) {}); };
+
     // Readouts and loss of the batch just run; with learn, its gradients too.
     // A simulator with learn(loss, labels, batch, accumulate) computes its own
     // loss (e-prop's loss is per step); otherwise the loss of the readouts is

@@ -31,13 +31,18 @@ struct LeakyIntegrateFire {
         float alpha, input_scale, v_thresh, v_reset, tau_refrac, dt, tau_mem;
         bool relative_reset, integrate_during_refrac;
 
+        // Both outcomes computed, then selected: no branch, so a loop over
+        // neurons vectorises (a conditional float operation would stop it).
         SPIKEGRAPH_HOST_DEVICE void integrate(NeuronState<LeakyIntegrateFire>& s, float isyn) const {
-            const bool refractory = s[RefracTime] > 0.0f;
-            if (integrate_during_refrac || !refractory) s[V] = alpha * s[V] + input_scale * isyn;
-            if (refractory) s[RefracTime] -= dt;
+            const float v = s[V], refrac = s[RefracTime];
+            const bool refractory = refrac > 0.0f;
+            const float integrated = alpha * v + input_scale * isyn;
+            const float counted_down = refrac - dt;
+            s[V] = (integrate_during_refrac | !refractory) ? integrated : v;
+            s[RefracTime] = refractory ? counted_down : refrac;
         }
         SPIKEGRAPH_HOST_DEVICE bool threshold(const NeuronState<LeakyIntegrateFire>& s) const {
-            return s[V] >= v_thresh && s[RefracTime] <= 0.0f;
+            return (s[V] >= v_thresh) & (s[RefracTime] <= 0.0f);
         }
         SPIKEGRAPH_HOST_DEVICE void reset(NeuronState<LeakyIntegrateFire>& s) const {
             if (relative_reset) s[V] -= v_thresh - v_reset;

@@ -117,7 +117,7 @@ template <FixedString Variable = "">
 struct MaxVar : detail::ReadsVariable<Variable> {
     struct Dynamics : detail::ReadoutHooks {
         SPIKEGRAPH_HOST_DEVICE void accumulate(float& acc, float value, int) const {
-            if (value > acc) acc = value;
+            acc = value > acc ? value : acc;
         }
     };
     Dynamics dynamics(float, int) const { return {}; }

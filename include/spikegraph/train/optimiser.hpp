@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -73,28 +74,42 @@ public:
     void begin_step() { ++steps_; }
 
     void update(std::size_t array, std::span<float> weights, std::span<const float> gradient) {
+        update(array, weights, gradient, [](std::size_t blocks, auto&& block) {
+            for (std::size_t b = 0; b < blocks; ++b) block(b);
+        });
+    }
+    // The same, with the array cut into blocks that parallel_for(count, f)
+    // runs, f(k) for every k < count, in any order and on any threads: each
+    // weight's update is independent of the others, so the result is the same.
+    template <class ParallelFor>
+    void update(std::size_t array, std::span<float> weights, std::span<const float> gradient, ParallelFor&& parallel_for) {
         if (weights.size() != first_.at(array).size() || gradient.size() != weights.size())
             detail::throw_invalid("optimiser: parameter array ", array, " has ", weights.size(), " weights and ",
                                   gradient.size(), " gradients, expected ", first_.at(array).size());
+        constexpr std::size_t block = 16384;
+        const std::size_t n = weights.size();
+        float* w = weights.data();
+        const float* g = gradient.data();
         float* m = first_[array].data();
         if (const auto* adam = std::get_if<Adam>(&optimiser_)) {
             float* v = second_[array].data();
             const double t = double(steps_ == 0 ? 1 : steps_);
-            const float correction1 = float(1.0 / (1.0 - std::pow(double(adam->beta1), t)));
-            const float correction2 = float(1.0 / (1.0 - std::pow(double(adam->beta2), t)));
-            const float b1 = adam->beta1, b2 = adam->beta2, eps = adam->epsilon, lr = learning_rate_;
-            for (std::size_t i = 0; i < weights.size(); ++i) {
-                const float g = gradient[i];
-                m[i] = b1 * m[i] + (1.0f - b1) * g;
-                v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-                weights[i] -= lr * (m[i] * correction1) / (std::sqrt(v[i] * correction2) + eps);
-            }
+            const AdamStep step{adam->beta1, adam->beta2, adam->epsilon, learning_rate_,
+                                float(1.0 / (1.0 - std::pow(double(adam->beta1), t))),
+                                float(1.0 / (1.0 - std::pow(double(adam->beta2), t)))};
+            parallel_for((n + block - 1) / block, [&](std::size_t k) {
+                const std::size_t first = k * block, count = std::min(block, n - first);
+                step.apply(w + first, g + first, m + first, v + first, count);
+            });
         } else {
             const float momentum = std::get<SGD>(optimiser_).momentum, lr = learning_rate_;
-            for (std::size_t i = 0; i < weights.size(); ++i) {
-                m[i] = momentum * m[i] + gradient[i];
-                weights[i] -= lr * m[i];
-            }
+            parallel_for((n + block - 1) / block, [&](std::size_t k) {
+                const std::size_t first = k * block, end = std::min(n, first + block);
+                for (std::size_t i = first; i < end; ++i) {
+                    m[i] = momentum * m[i] + g[i];
+                    w[i] -= lr * m[i];
+                }
+            });
         }
     }
 
@@ -106,6 +121,18 @@ public:
     const Optimiser& optimiser() const { return optimiser_; }
 
 private:
+    // One Adam update (Kingma & Ba 2015, with bias correction) of count weights.
+    struct AdamStep {
+        float beta1, beta2, epsilon, lr, correction1, correction2;
+        void apply(float* w, const float* g, float* m, float* v, std::size_t count) const {
+            for (std::size_t i = 0; i < count; ++i) {
+                m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
+                v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+                w[i] -= lr * (m[i] * correction1) / (std::sqrt(v[i] * correction2) + epsilon);
+            }
+        }
+    };
+
     Optimiser optimiser_{Adam{}};
     float learning_rate_ = 0.001f;
     std::uint64_t steps_ = 0;

@@ -51,8 +51,10 @@ struct EventPropPopulationBuffers {
     std::vector<float> readout;
     std::vector<std::int32_t> readout_step;  // MaxVar: step of the maximum; FirstSpikeTime: step of the first spike
     std::vector<float> lambda_v;             // adjoint of V at the start of the current backward step
-    std::vector<float> v_bar;                // scratch: adjoint of V after integration
+    std::vector<float> v_bar;                // scratch: V at the step's start (forward), adjoint of V after integration (backward)
+    std::vector<std::uint32_t> crossed;      // scratch: whether V crossed the threshold in this step (not a char type, which would alias everything and stop vectorisation)
     std::vector<float> u_bar;                // scratch: adjoint of each spike offset of the step
+    std::vector<float> fired_v_bar, fired_lambda_v;  // scratch: reverse()'s results for the step's spikes, by position
     std::vector<float> regularisation_drive; // per neuron: dL/dV added at each of its spikes
     NeuronBiases bias;
 
@@ -117,7 +119,10 @@ public:
                 b.readout_step.assign(lanes * Pop::size, -1);
                 b.lambda_v.assign(lanes * Pop::size, 0.0f);
                 b.v_bar.assign(lanes * Pop::size, 0.0f);
+                b.crossed.assign(lanes * Pop::size, 0);
                 b.u_bar.assign(lanes * Pop::size, 0.0f);
+                b.fired_v_bar.assign(lanes * Pop::size, 0.0f);
+                b.fired_lambda_v.assign(lanes * Pop::size, 0.0f);
             }
         });
         for_each_connection([&]<std::size_t C>(auto& b) {
@@ -253,21 +258,46 @@ private:
                 ++counts[queue[s]];
             }
         } else {
-            const float dt = this->options_.dt;
+            // EventPropNeuron::forward in its two parts: every neuron
+            // integrates (a loop without branches, so it vectorises), then the
+            // few that crossed fire, in ascending id order as the backward pass needs.
+            using Neuron = EventPropNeuron<Model, ReadoutType>;
+            constexpr std::size_t num_variables = Model::Variables::size;
+            const std::size_t first = lane * Pop::size;
             const float* biases = b.bias.data();
+            const auto dynamics = b.dynamics;  // a local copy: its loads are then not inside the loop
+            const auto variables = [&]<std::size_t... V>(std::index_sequence<V...>) {
+                return std::tuple{(b.variables[V].data() + first)...};
+            }(std::make_index_sequence<num_variables>{});
+            float* readout = b.readout.data() + first;
+            std::int32_t* readout_step = b.readout_step.data() + first;
+            float* v_start = b.v_bar.data() + first;
+            std::uint32_t* crossed = b.crossed.data() + first;
+            constexpr auto each_variable = std::make_index_sequence<num_variables>{};
+            SPIKEGRAPH_INDEPENDENT_ITERATIONS
             for (std::size_t i = 0; i < Pop::size; ++i) {
-                const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
-                for (std::size_t v = 0; v < b.variables.size(); ++v) state[int(v)] = b.variables[v][index];
+                [&]<std::size_t... V>(std::index_sequence<V...>) { ((state[int(V)] = std::get<V>(variables)[i]), ...); }(each_variable);
                 const float isyn = synaptic_input<P>(lane, i);
-                SpikeRecord record;
-                if (EventPropNeuron<Model, ReadoutType>::forward(neuron_dynamics(b.dynamics, biases, i), b.readout_dynamics, state,
-                                                                 isyn, b.readout[index], b.readout_step[index], step, dt, record)) {
+                v_start[i] = state[Model::V];
+                crossed[i] = Neuron::integrate(neuron_dynamics(dynamics, biases, i), b.readout_dynamics, state, isyn, readout[i],
+                                               readout_step[i], step);
+                [&]<std::size_t... V>(std::index_sequence<V...>) { ((std::get<V>(variables)[i] = state[int(V)]), ...); }(each_variable);
+            }
+            if constexpr (is_spiking_model<Model>) {
+                const float dt = this->options_.dt;
+                for (std::size_t i = 0; i < Pop::size; ++i) {
+                    if (!crossed[i]) continue;
+                    NeuronState<Model> state;
+                    for (std::size_t v = 0; v < num_variables; ++v) state[int(v)] = b.variables[v][first + i];
+                    SpikeRecord record;
+                    Neuron::fire(neuron_dynamics(b.dynamics, biases, i), b.readout_dynamics, state, v_start[i], readout[i],
+                                 readout_step[i], step, dt, record);
                     record.id = std::uint32_t(i);
                     records.push_back(record);
                     ++counts[i];
+                    for (std::size_t v = 0; v < num_variables; ++v) b.variables[v][first + i] = state[int(v)];
                 }
-                for (std::size_t v = 0; v < b.variables.size(); ++v) b.variables[v][index] = state[int(v)];
             }
         }
     }
@@ -397,30 +427,46 @@ private:
         float* lambda_v = b.lambda_v.data() + base;
         float* v_bar = b.v_bar.data() + base;
 
-        // Each neuron fires at most once a step, and a step's records are in
-        // ascending id order, so one cursor finds every neuron's spike.
         const auto& records = b.records[lane];
         const std::uint32_t first = b.step_start[lane][std::size_t(step)];
         const std::uint32_t last = b.step_start[lane][std::size_t(step) + 1];
-        std::uint32_t r = first;
         const int steps = this->options_.example_timesteps;
-        for (std::size_t i = 0; i < Pop::size; ++i) {
+        const auto dynamics = b.dynamics;  // a local copy: its loads are then not inside the loops
+        // The adjoint arriving at V after integration, and the output's dL/dy.
+        auto incoming = [&](std::size_t i, float& g) {
             float v = lambda_v[i];
-            float g = 0.0f;
             if constexpr (P == Output) {
                 g = output_gradient[i];
                 v = Neuron::readout_term(b.readout_dynamics, lambda_v[i], g, b.readout_step[base + i], step, steps);
             }
-            const SpikeRecord* spike = nullptr;
-            float u_bar = 0.0f, drive = 0.0f;
-            if (r < last && records[r].id == i) {
-                spike = &records[r];
-                u_bar = b.u_bar[base + (r - first)];
-                drive = b.regularisation_drive[i];
-                ++r;
-            }
+            return v;
+        };
+        // Neuron::reverse for every neuron, in three parts so that the loop
+        // over all of them has no branch and vectorises: first the neurons
+        // that fired in this step (each at most once), from the adjoints on entry ...
+        float* fired_v_bar = b.fired_v_bar.data() + base;
+        float* fired_lambda_v = b.fired_lambda_v.data() + base;
+        for (std::uint32_t r = first; r < last; ++r) {
+            const std::uint32_t i = records[r].id;
+            float g = 0.0f;
+            const float v = incoming(i, g);
+            float lambda = lambda_v[i];
             const bool first_spike = P == Output && Neuron::is_first_spike_time && b.readout_step[base + i] == step;
-            v_bar[i] = Neuron::reverse(b.dynamics, lambda_v[i], v, spike, u_bar, drive, first_spike, g);
+            fired_v_bar[r - first] = Neuron::reverse(dynamics, lambda, v, &records[r], b.u_bar[base + (r - first)],
+                                                     b.regularisation_drive[i], first_spike, g);
+            fired_lambda_v[r - first] = lambda;
+        }
+        // ... then every neuron as if it had not fired ...
+        SPIKEGRAPH_INDEPENDENT_ITERATIONS
+        for (std::size_t i = 0; i < Pop::size; ++i) {
+            float g = 0.0f;
+            const float v = incoming(i, g);
+            v_bar[i] = Neuron::reverse(dynamics, lambda_v[i], v, nullptr, 0.0f, 0.0f, false, g);
+        }
+        // ... and the ones that fired put right.
+        for (std::uint32_t r = first; r < last; ++r) {
+            v_bar[records[r].id] = fired_v_bar[r - first];
+            lambda_v[records[r].id] = fired_lambda_v[r - first];
         }
         // in_syn(n+1) = beta in_syn(n) + spikes; V(after integration) has k in_syn(n).
         for_each_connection([&]<std::size_t C>(auto& c) {

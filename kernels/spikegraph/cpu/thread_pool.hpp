@@ -44,8 +44,9 @@ public:
             return;
         }
         Job job;
-        job.body = &body;
-        job.invoke = [](void* b, std::size_t i) { (*static_cast<Body*>(b))(i); };
+        using Callable = std::remove_reference_t<Body>;  // Body is a reference type for an lvalue argument
+        job.body = const_cast<void*>(static_cast<const void*>(&body));
+        job.invoke = [](void* b, std::size_t i) { (*static_cast<Callable*>(b))(i); };
         job.count = count;
         {
             std::lock_guard lock(mutex_);

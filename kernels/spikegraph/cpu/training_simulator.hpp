@@ -88,6 +88,13 @@ public:
         for (auto& g : b.gradient) g.assign(b.storage.weights.size(), 0.0f);
     }
 
+    // Runs f(k) for every k < count on the simulator's threads (the
+    // optimiser's update uses it between batches).
+    template <class F>
+    void parallel_for(std::size_t count, F&& f) {
+        pool_.parallel_for(count, f);
+    }
+
     // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
     // or the model's bias for every neuron.
     template <std::size_t P>
