@@ -42,23 +42,32 @@ struct NeuronBiases {
     }
 };
 
-// biases<P>() and set_biases<P>() of a simulator whose population buffers
-// have `dynamics` and `bias` (a NeuronBiases).
-template <class Net, std::size_t P, class Populations>
-std::vector<float> population_biases(const Populations& populations) {
-    using Pop = typename Net::template population_type<P>;
-    static_assert(has_neuron_bias<typename Pop::neuron_type>,
+template <class Net, std::size_t P>
+consteval void require_neuron_bias() {
+    static_assert(has_neuron_bias<typename Net::template population_type<P>::neuron_type>,
                   "spikegraph: this population's model has no bias (per-neuron biases need a model like LeakyIntegrate)");
-    const auto& b = std::get<P>(populations);
-    if constexpr (has_neuron_bias<typename Pop::neuron_type>) return b.bias.get(Pop::size, b.dynamics.bias);
-    else return {};
 }
-template <class Net, std::size_t P, class Populations>
-void set_population_biases(Populations& populations, std::span<const float> biases) {
-    using Pop = typename Net::template population_type<P>;
-    static_assert(has_neuron_bias<typename Pop::neuron_type>,
-                  "spikegraph: this population's model has no bias (per-neuron biases need a model like LeakyIntegrate)");
-    std::get<P>(populations).bias.set(biases, Pop::size, name_view<Pop::name>);
-}
+
+// What every simulator offers on per-neuron biases, for one whose population
+// buffers (the tuple `populations_`, readable by this base: make it a friend)
+// have `dynamics` and `bias` (a NeuronBiases). Setting them is the
+// simulator's own set_biases<P>(span): the CUDA ones also upload.
+template <class Net, class Simulator>
+class NeuronBiasQueries {
+public:
+    // The per-neuron biases of population P: the set ones, or the model's bias for every neuron.
+    template <std::size_t P>
+    std::vector<float> biases() const {
+        require_neuron_bias<Net, P>();
+        using Pop = typename Net::template population_type<P>;
+        const auto& b = std::get<P>(static_cast<const Simulator&>(*this).populations_);
+        if constexpr (has_neuron_bias<typename Pop::neuron_type>) return b.bias.get(Pop::size, b.dynamics.bias);
+        else return {};
+    }
+    template <std::size_t P>
+    bool has_neuron_biases() const {
+        return std::get<P>(static_cast<const Simulator&>(*this).populations_).bias.per_neuron();
+    }
+};
 
 }  // namespace spikegraph

@@ -46,7 +46,9 @@ inline constexpr std::size_t chunks_of =
 // (lanes share only read-only weights). Otherwise every step is split into a
 // neuron phase and a propagation phase, each parallel over lanes x chunks.
 template <class Net>
-class Simulator : public Recordings<Net::num_populations> {
+class Simulator : public Recordings<Net::num_populations>, public NeuronBiasQueries<Net, Simulator<Net>> {
+    friend class NeuronBiasQueries<Net, Simulator<Net>>;
+
 public:
     static constexpr std::size_t num_populations = Net::num_populations;
     static constexpr std::size_t num_connections = Net::num_connections;
@@ -156,19 +158,11 @@ public:
         std::get<C>(connections_).storage = std::move(storage);
     }
 
-    // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
-    // or the model's bias for every neuron.
-    template <std::size_t P>
-    std::vector<float> biases() const {
-        return population_biases<Net, P>(populations_);
-    }
+    // Gives every neuron of population P its own bias (NeuronBiasQueries reads them).
     template <std::size_t P>
     void set_biases(std::span<const float> biases) {
-        set_population_biases<Net, P>(populations_, biases);
-    }
-    template <std::size_t P>
-    bool has_neuron_biases() const {
-        return std::get<P>(populations_).bias.per_neuron();
+        require_neuron_bias<Net, P>();
+        std::get<P>(populations_).bias.set(biases, Net::population_sizes[P], name_view<Net::template population_type<P>::name>);
     }
 
     // Spikes emitted by population P in the last run, per lane.

@@ -30,7 +30,10 @@ namespace spikegraph::cpu_backend {
 // spike_id(lane, r); ConnectionBuffers<Conn> must have `storage`, `gradient`
 // and `events`.
 template <class Net, template <class, std::size_t> class PopulationBuffers, template <class> class ConnectionBuffers>
-class TrainingSimulatorBase : public TrainingRecordings<Net::num_populations> {
+class TrainingSimulatorBase : public TrainingRecordings<Net::num_populations>,
+                              public NeuronBiasQueries<Net, TrainingSimulatorBase<Net, PopulationBuffers, ConnectionBuffers>> {
+    friend class NeuronBiasQueries<Net, TrainingSimulatorBase>;
+
 public:
     static constexpr std::size_t num_populations = Net::num_populations;
     static constexpr std::size_t num_connections = Net::num_connections;
@@ -95,19 +98,11 @@ public:
         pool_.parallel_for(count, f);
     }
 
-    // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
-    // or the model's bias for every neuron.
-    template <std::size_t P>
-    std::vector<float> biases() const {
-        return population_biases<Net, P>(populations_);
-    }
+    // Gives every neuron of population P its own bias (NeuronBiasQueries reads them).
     template <std::size_t P>
     void set_biases(std::span<const float> biases) {
-        set_population_biases<Net, P>(populations_, biases);
-    }
-    template <std::size_t P>
-    bool has_neuron_biases() const {
-        return std::get<P>(populations_).bias.per_neuron();
+        require_neuron_bias<Net, P>();
+        std::get<P>(populations_).bias.set(biases, Net::population_sizes[P], name_view<Net::template population_type<P>::name>);
     }
 
     // Spikes of population P in the last run, per lane.

@@ -4,6 +4,7 @@
 // read the device copy, which is null until biases are set.
 #include <span>
 #include <string>
+#include <tuple>
 #include <string_view>
 #include <vector>
 
@@ -38,5 +39,13 @@ struct DeviceNeuronBiases : NeuronBiases {
         changed = false;
     }
 };
+
+// set_biases<P>() of a CUDA simulator whose population buffers have a DeviceNeuronBiases `bias`.
+template <class Net, std::size_t P, class Populations>
+void set_device_biases(Populations& populations, std::span<const float> biases, cudaStream_t stream) {
+    require_neuron_bias<Net, P>();
+    using Pop = typename Net::template population_type<P>;
+    std::get<P>(populations).bias.set(biases, Pop::size, name_view<Pop::name>, stream);
+}
 
 }  // namespace spikegraph::cuda_backend

@@ -40,7 +40,9 @@
 namespace spikegraph::cuda_backend {
 
 template <class Net>
-class Simulator : public Recordings<Net::num_populations> {
+class Simulator : public Recordings<Net::num_populations>, public NeuronBiasQueries<Net, Simulator<Net>> {
+    friend class NeuronBiasQueries<Net, Simulator<Net>>;
+
 public:
     static constexpr std::size_t num_populations = Net::num_populations;
     static constexpr std::size_t num_connections = Net::num_connections;
@@ -157,23 +159,11 @@ public:
         upload_connection<C>(std::move(storage));
     }
 
-    // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
-    // or the model's bias for every neuron.
-    template <std::size_t P>
-    std::vector<float> biases() const {
-        return population_biases<Net, P>(populations_);
-    }
+    // Gives every neuron of population P its own bias, on host and device (NeuronBiasQueries reads them).
     template <std::size_t P>
     void set_biases(std::span<const float> biases) {
-        using Pop = typename Net::template population_type<P>;
-        static_assert(has_neuron_bias<typename Pop::neuron_type>,
-                      "spikegraph: this population's model has no bias (per-neuron biases need a model like LeakyIntegrate)");
         DeviceGuard guard(device_);
-        std::get<P>(populations_).bias.set(biases, Pop::size, name_view<Pop::name>, stream_);
-    }
-    template <std::size_t P>
-    bool has_neuron_biases() const {
-        return std::get<P>(populations_).bias.per_neuron();
+        set_device_biases<Net, P>(populations_, biases, stream_);
     }
 
     template <std::size_t P>

@@ -80,7 +80,10 @@ struct DeviceSynapses {
 };
 
 template <class Net, template <class, std::size_t> class PopulationBuffers, template <class> class ConnectionBuffers>
-class TrainingSimulatorBase : public TrainingRecordings<Net::num_populations> {
+class TrainingSimulatorBase : public TrainingRecordings<Net::num_populations>,
+                              public NeuronBiasQueries<Net, TrainingSimulatorBase<Net, PopulationBuffers, ConnectionBuffers>> {
+    friend class NeuronBiasQueries<Net, TrainingSimulatorBase>;
+
 public:
     static constexpr std::size_t num_populations = Net::num_populations;
     static constexpr std::size_t num_connections = Net::num_connections;
@@ -162,23 +165,11 @@ public:
         std::get<C>(connections_).synapses.upload(std::move(storage), Conn::name.str(), stream_);
     }
 
-    // Per-neuron biases of population P (model/neuron_bias.hpp): the set ones,
-    // or the model's bias for every neuron.
-    template <std::size_t P>
-    std::vector<float> biases() const {
-        return population_biases<Net, P>(populations_);
-    }
+    // Gives every neuron of population P its own bias, on host and device (NeuronBiasQueries reads them).
     template <std::size_t P>
     void set_biases(std::span<const float> biases) {
-        using Pop = typename Net::template population_type<P>;
-        static_assert(has_neuron_bias<typename Pop::neuron_type>,
-                      "spikegraph: this population's model has no bias (per-neuron biases need a model like LeakyIntegrate)");
         DeviceGuard guard(this->device_);
-        std::get<P>(populations_).bias.set(biases, Pop::size, name_view<Pop::name>, this->stream_);
-    }
-    template <std::size_t P>
-    bool has_neuron_biases() const {
-        return std::get<P>(populations_).bias.per_neuron();
+        set_device_biases<Net, P>(populations_, biases, this->stream_);
     }
 
     // Spikes of population P in the last run, per lane.
