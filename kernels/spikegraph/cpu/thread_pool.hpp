@@ -36,6 +36,11 @@ public:
 
     // Calls body(i) for i in [0, count), spread over the threads; returns when
     // all calls are done. The first exception thrown by a call is rethrown here.
+    // Threads claim runs of consecutive indices (about four runs per thread),
+    // not single ones: neighbouring indices are usually neighbouring lanes,
+    // whose small per-lane arrays share cache lines, and two threads writing
+    // the same line in turn (false sharing) cost a forward pass up to a third
+    // of its time on two cores.
     template <class Body>
     void parallel_for(std::size_t count, Body&& body) {
         if (count == 0) return;
@@ -48,6 +53,7 @@ public:
         job.body = const_cast<void*>(static_cast<const void*>(&body));
         job.invoke = [](void* b, std::size_t i) { (*static_cast<Callable*>(b))(i); };
         job.count = count;
+        job.grain = std::max<std::size_t>(1, count / (4 * size()));
         {
             std::lock_guard lock(mutex_);
             job_ = &job;
@@ -66,6 +72,7 @@ private:
         void* body = nullptr;
         void (*invoke)(void*, std::size_t) = nullptr;
         std::size_t count = 0;
+        std::size_t grain = 1;  // indices claimed at a time
         std::atomic<std::size_t> next{0};
         std::size_t finished_threads = 0;  // guarded by mutex_
         std::exception_ptr error;          // guarded by error_mutex
@@ -73,12 +80,15 @@ private:
     };
 
     static void run_job(Job& job) {
-        for (std::size_t i = job.next.fetch_add(1); i < job.count; i = job.next.fetch_add(1)) {
-            try {
-                job.invoke(job.body, i);
-            } catch (...) {
-                std::lock_guard lock(job.error_mutex);
-                if (!job.error) job.error = std::current_exception();
+        for (std::size_t first = job.next.fetch_add(job.grain); first < job.count; first = job.next.fetch_add(job.grain)) {
+            const std::size_t end = std::min(job.count, first + job.grain);
+            for (std::size_t i = first; i < end; ++i) {
+                try {
+                    job.invoke(job.body, i);
+                } catch (...) {
+                    std::lock_guard lock(job.error_mutex);
+                    if (!job.error) job.error = std::current_exception();
+                }
             }
         }
     }

@@ -122,7 +122,10 @@ public:
         return total;
     }
 
-    // Lane l adds its gradient to group l % gradient_groups(). Each group is a
+    // The active lanes are cut into gradient_groups() runs of consecutive
+    // lanes, and each run adds its gradient to its group's copy (consecutive,
+    // so that two threads seldom write neighbouring lanes' arrays at the same
+    // time). Each group is a
     // full copy of every gradient, so large networks get fewer: up to 8, but
     // no more than fit in 1 GiB (at least 2, so two threads still share the
     // backward pass). The count depends on the network and batch size only,
@@ -146,7 +149,8 @@ protected:
         const std::size_t groups = gradient_groups();
         ensure_gradient_groups();
         pool_.parallel_for(groups, [&](std::size_t group) {
-            for (std::size_t lane = group; lane < active_lanes_; lane += groups) lane_gradient(lane, group);
+            for (std::size_t lane = group * active_lanes_ / groups; lane < (group + 1) * active_lanes_ / groups; ++lane)
+                lane_gradient(lane, group);
         });
         for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
             const std::size_t n = b.storage.weights.size();
