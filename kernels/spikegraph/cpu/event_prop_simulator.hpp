@@ -69,6 +69,10 @@ struct EventPropConnectionBuffers {
     std::vector<float> in_syn;                 // [lane][post]
     std::vector<float> lambda_j;               // adjoint of in_syn, [lane][post]
     std::vector<std::vector<float>> gradient;  // per group of lanes
+    // Per lane, by the presynaptic spike record: its arrival factors, computed
+    // once in the forward pass and used again by the backward pass (they cost
+    // two expf each). Empty for connections from input populations.
+    std::vector<std::vector<ExponentialArrival::Factors>> spike_factors;
     std::vector<std::uint64_t> events;         // [lane]
 };
 
@@ -137,6 +141,7 @@ public:
             b.in_syn.assign(lanes * Post::size, 0.0f);
             b.lambda_j.assign(lanes * Post::size, 0.0f);
             b.events.assign(lanes, 0);
+            if constexpr (!is_input_model<typename Conn::pre_type::neuron_type>) b.spike_factors.assign(lanes, {});
         });
     }
 
@@ -335,14 +340,25 @@ private:
         float* v = post.variables[0].data() + lane * num_post;
         const auto& records = pre.records[lane];
         const std::uint32_t first = pre.step_start[lane][std::size_t(step)];
+        if constexpr (!is_input_model<PreModel>) {
+            if (step == 0) b.spike_factors[lane].clear();
+            b.spike_factors[lane].resize(records.size());
+        }
         std::uint64_t events = 0;
+        constexpr auto kind = Conn::connectivity_type::kind;
+        const float* weights = b.storage.weights.data();
+        for (std::size_t r = first; r < std::min(records.size(), first + row_prefetch_distance); ++r)
+            prefetch_synapse_row<kind>(b.storage, num_post, records[r].id, weights);
         for (std::size_t r = first; r < records.size(); ++r) {
+            if (r + row_prefetch_distance < records.size())
+                prefetch_synapse_row<kind>(b.storage, num_post, records[r + row_prefetch_distance].id, weights);
             const SpikeRecord& spike = records[r];
             if constexpr (is_input_model<PreModel>) {
                 // Input spikes sit at the end of their step: the whole weight, no voltage.
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) { in_syn[k] += w; });
             } else {
                 const auto f = b.arrival.factors(spike.offset);
+                b.spike_factors[lane][r] = f;
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) {
                     in_syn[k] += w * f.current;
                     v[k] += w * f.voltage;
@@ -400,12 +416,19 @@ private:
         const auto& records = pre.records[lane];
         const std::uint32_t first = pre.step_start[lane][std::size_t(step)];
         const std::uint32_t last = pre.step_start[lane][std::size_t(step) + 1];
+        constexpr auto kind = Conn::connectivity_type::kind;
+        auto prefetch = [&](std::uint32_t r) {
+            prefetch_synapse_row<kind, true>(b.storage, num_post, records[r].id, gradient);
+            if constexpr (!is_input_model<PreModel>) prefetch_synapse_row<kind>(b.storage, num_post, records[r].id, b.storage.weights.data());
+        };
+        for (std::uint32_t r = first; r < std::min<std::uint32_t>(last, first + row_prefetch_distance); ++r) prefetch(r);
         for (std::uint32_t r = first; r < last; ++r) {
+            if (r + row_prefetch_distance < last) prefetch(r + row_prefetch_distance);
             const SpikeRecord& spike = records[r];
             if constexpr (is_input_model<PreModel>) {
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) { gradient[e] += lambda_j[k]; });
             } else {
-                const auto f = b.arrival.factors(spike.offset);
+                const auto f = b.spike_factors[lane][r];
                 float u_bar = 0.0f;
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float w) {
                     gradient[e] += f.current * lambda_j[k] + f.voltage * lambda_v[k];
@@ -479,6 +502,8 @@ private:
         });
     }
 
+    // How many spikes ahead propagate() and reverse_propagate() ask for their rows.
+    static constexpr std::size_t row_prefetch_distance = 2;
     SpikeRegularisation regularisation_{};
 };
 

@@ -23,6 +23,25 @@ void for_each_synapse(const detail::ConnectionStorage& s, std::size_t num_post, 
     }
 }
 
+// Asks the cache for the row of presynaptic neuron id in `values` (the
+// weights, or a gradient in their layout) before it is used, with write
+// intent when it will be updated. The rows of successive spikes are scattered
+// over the matrix, so the hardware prefetcher cannot guess them, and a row
+// add that waits for its row from L2 or L3 is most of what it costs.
+template <ConnectivityKind Kind, bool ForWrite = false>
+void prefetch_synapse_row([[maybe_unused]] const detail::ConnectionStorage& s, [[maybe_unused]] std::size_t num_post,
+                          [[maybe_unused]] std::uint32_t id, [[maybe_unused]] const float* values) {
+#if defined(__GNUC__)
+    if constexpr (Kind != ConnectivityKind::one_to_one) {  // one synapse: nothing to gain
+        constexpr std::size_t floats_per_line = 64 / sizeof(float);
+        const std::size_t first = Kind == ConnectivityKind::dense ? std::size_t(id) * num_post : std::size_t(s.row_start[id]);
+        const std::size_t count = Kind == ConnectivityKind::dense ? num_post : std::size_t(s.row_start[id + 1]) - first;
+        for (std::size_t k = 0; k < count; k += floats_per_line) __builtin_prefetch(values + first + k, ForWrite ? 1 : 0, 3);
+        if (count > 0) __builtin_prefetch(values + first + count - 1, ForWrite ? 1 : 0, 3);
+    }
+#endif
+}
+
 // How many synapses presynaptic neuron id has (the events one of its spikes causes).
 template <ConnectivityKind Kind>
 std::size_t synapse_count(const detail::ConnectionStorage& s, std::size_t num_post, std::uint32_t id) {
