@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -702,4 +703,29 @@ TEST_CASE("compile rejects NaN and out-of-range parameters, naming population an
                Contains("'in_lif'") && Contains("Constant.value"));
     // Valid parameters compile.
     CHECK_NOTHROW(compile(lif_net(sg::LeakyIntegrateFire{}, 1.0f)));
+}
+
+// detail::exp_polynomial (EventProp's per-spike decays) against double exp.
+TEST_CASE("exp_polynomial is within 2 ulp of e^x on its domain, 0 below it, and keeps NaN", "[exp]") {
+    auto ulps = [](float a, float b) {
+        std::int32_t ia = 0, ib = 0;
+        std::memcpy(&ia, &a, sizeof a);
+        std::memcpy(&ib, &b, sizeof b);
+        return std::abs(std::int64_t(ia) - std::int64_t(ib));
+    };
+    std::int64_t worst = 0;
+    float worst_x = 0.0f;
+    // Every 101st float in [-87.3, 88] (about 2.3 million), the ends included.
+    std::size_t n = 0;
+    for (float x = -87.3f; x <= 88.0f; x = std::nextafter(x, 100.0f)) {
+        if (n++ % 101 != 0 && x != 88.0f) continue;
+        const std::int64_t d = ulps(sg::detail::exp_polynomial(x), float(std::exp(double(x))));
+        if (d > worst) worst = d, worst_x = x;
+    }
+    INFO("worst at x = " << worst_x);
+    CHECK(worst <= 2);
+    CHECK(sg::detail::exp_polynomial(0.0f) == 1.0f);
+    CHECK(sg::detail::exp_polynomial(-100.0f) == 0.0f);
+    CHECK(sg::detail::exp_polynomial(-std::numeric_limits<float>::infinity()) == 0.0f);
+    CHECK(std::isnan(sg::detail::exp_polynomial(std::numeric_limits<float>::quiet_NaN())));
 }

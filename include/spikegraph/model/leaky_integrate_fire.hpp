@@ -1,6 +1,7 @@
 #pragma once
 #include <math.h>
 #include <string_view>
+#include <spikegraph/exp_polynomial.hpp>
 #include <spikegraph/model/neuron.hpp>
 
 namespace spikegraph {
@@ -61,7 +62,7 @@ struct LeakyIntegrateFire {
         // EventProp's reset for a spike at offset u of the step
         // (model/precise_timing.hpp): the relative reset happens at u and
         // decays with V for the rest of the step, so V is continuous in u.
-        SPIKEGRAPH_HOST_DEVICE float precise_reset_decay(float offset) const { return expf(-(dt - offset) / tau_mem); }
+        SPIKEGRAPH_HOST_DEVICE float precise_reset_decay(float offset) const { return detail::exp_polynomial(-(dt - offset) / tau_mem); }
         SPIKEGRAPH_HOST_DEVICE void precise_reset(NeuronState<LeakyIntegrateFire>& s, float offset) const {
             s[V] -= (v_thresh - v_reset) * precise_reset_decay(offset);
         }

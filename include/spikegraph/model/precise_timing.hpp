@@ -1,6 +1,7 @@
 #pragma once
 #include <math.h>
 
+#include <spikegraph/exp_polynomial.hpp>
 #include <spikegraph/host_device.hpp>
 
 namespace spikegraph {
@@ -66,8 +67,8 @@ struct ExponentialArrival {
 
     SPIKEGRAPH_HOST_DEVICE Factors factors(float u) const {
         const float r = dt - u;
-        const float current = expf(-r * inverse_tau_syn);
-        const float membrane = expf(-r * inverse_tau_mem);
+        const float current = detail::exp_polynomial(-r * inverse_tau_syn);
+        const float membrane = detail::exp_polynomial(-r * inverse_tau_mem);
         Factors f;
         f.current = current;
         f.d_current_d_u = current * inverse_tau_syn;
