@@ -52,7 +52,7 @@ struct EventPropPopulationBuffers {
     std::vector<std::int32_t> readout_step;  // MaxVar: step of the maximum; FirstSpikeTime: step of the first spike
     std::vector<float> lambda_v;             // adjoint of V at the start of the current backward step
     std::vector<float> v_bar;                // scratch: V at the step's start (forward), adjoint of V after integration (backward)
-    std::vector<std::uint32_t> crossed;      // scratch: whether V crossed the threshold in this step (not a char type, which would alias everything and stop vectorisation)
+    std::vector<std::uint32_t> crossed;      // scratch: whether V crossed the threshold in this step (not a char type, which would alias everything and stop vectorisation), then the ids that did
     std::vector<float> u_bar;                // scratch: adjoint of each spike offset of the step
     std::vector<float> fired_v_bar, fired_lambda_v;  // scratch: reverse()'s results for the step's spikes, by position
     std::vector<float> regularisation_drive; // per neuron: dL/dV added at each of its spikes
@@ -291,8 +291,17 @@ private:
             }
             if constexpr (is_spiking_model<Model>) {
                 const float dt = this->options_.dt;
+                // The ids that crossed, in ascending order, gathered in place
+                // without a branch (count <= i): a branch per neuron on
+                // whether it crossed mispredicts at high rates.
+                std::uint32_t fired = 0;
                 for (std::size_t i = 0; i < Pop::size; ++i) {
-                    if (!crossed[i]) continue;
+                    const std::uint32_t did_cross = crossed[i];
+                    crossed[fired] = std::uint32_t(i);
+                    fired += did_cross;
+                }
+                for (std::uint32_t f = 0; f < fired; ++f) {
+                    const std::size_t i = crossed[f];
                     NeuronState<Model> state;
                     for (std::size_t v = 0; v < num_variables; ++v) state[int(v)] = b.variables[v][first + i];
                     SpikeRecord record;
