@@ -70,8 +70,8 @@ struct EventPropConnectionBuffers {
     std::vector<float> lambda_j;               // adjoint of in_syn, [lane][post]
     std::vector<std::vector<float>> gradient;  // per group of lanes
     // Per lane, by the presynaptic spike record: its arrival factors, computed
-    // once in the forward pass and used again by the backward pass (they cost
-    // two expf each). Empty for connections from input populations.
+    // once in the forward pass and used again by the backward pass (two
+    // exponentials each). Empty for connections from input populations.
     std::vector<std::vector<ExponentialArrival::Factors>> spike_factors;
     std::vector<std::uint64_t> events;         // [lane]
 };
