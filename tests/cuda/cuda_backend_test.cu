@@ -11,6 +11,7 @@
 // device's expf (up to 2 ulp from the host's); its readout is compared to 1e-5.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -68,6 +69,18 @@ constexpr auto zoo_net = sg::network(
     mirror >> sg::Dense{sg::Normal{0.0f, 0.1f}} >> sg::Exponential{5.0f} >> zoo_sum,
     mirror >> sg::Dense{sg::Normal{0.0f, 0.1f}} >> sg::Exponential{5.0f} >> zoo_last,
     mirror >> sg::Dense{sg::Normal{0.0f, 0.1f}} >> sg::Exponential{5.0f} >> zoo_exp);
+
+// Sparse connections whose warp units (sparse_row_split.hpp) are 32, 64 and
+// 512 targets wide: 94, 47 and 6 units over 3000 targets, so each spike's row
+// is shared among many warps and blocks; two of them end in one population.
+constexpr auto split_input = sg::population<"input", 100>(sg::SpikeInput{});
+constexpr auto split_wide = sg::population<"wide", 3000>(sg::LeakyIntegrateFire{.tau_mem = 20.0f});
+constexpr auto split_net = sg::network(
+    split_input >> sg::FixedProbability{1.0f, sg::Normal{-0.003f, 0.01f}} >> sg::Exponential{5.0f} >> split_wide,
+    sg::named<"input_wide_p03">(split_input >> sg::FixedProbability{0.3f, sg::Normal{0.01f, 0.03f}} >>
+                                sg::Exponential{5.0f} >> split_wide),
+    split_wide >> sg::FixedProbability{0.05f, sg::Normal{0.0f, 0.05f}} >> sg::Exponential{5.0f} >> split_wide,
+    split_wide >> sg::Dense{sg::Normal{0.0f, 0.02f}} >> sg::Exponential{5.0f} >> readout);
 
 struct Outcome {
     std::vector<float> predictions;
@@ -197,6 +210,54 @@ TEST_CASE("cuda equals cpu with Poisson and binary value inputs", "[cuda]") {
     const Outcome cpu_binary = simulate<sg::cpu, "small", "small">(binary_net, values, 30, 3);
     REQUIRE(count_spikes(cpu_binary.hidden_ids) > 20);
     check_same(simulate<sg::cuda, "small", "small">(binary_net, values, 30, 3), cpu_binary);
+}
+
+TEST_CASE("sparse rows split into warp units: widths and starts", "[cuda]") {
+    namespace cb = sg::cuda_backend;
+    // The widest power of two whose share of an average row is at most 32 synapses.
+    CHECK(cb::sparse_unit_width(100, 3000, 100 * 3000) == 32);        // p = 1
+    CHECK(cb::sparse_unit_width(100, 3000, 100 * 900) == 64);         // p = 0.3
+    CHECK(cb::sparse_unit_width(3000, 3000, 3000 * 150) == 512);      // p = 0.05
+    CHECK(cb::sparse_unit_width(16384, 16384, 16384 * 164) == 2048);  // p = 0.01
+    CHECK(cb::sparse_unit_width(3000, 3000, 3000 * 30) == 2048);      // p = 0.01: two units
+    CHECK(cb::sparse_unit_width(3000, 3000, 3000 * 10) == 4096);      // short rows: whole rows, one unit
+    CHECK(cb::sparse_unit_width(10, 20, 0) == 32);
+    CHECK(cb::sparse_unit_width(10, 33, 0) == 64);
+
+    // Random CSR rows (some empty): every start is the lower bound of its unit's first column.
+    constexpr std::size_t pre = 50, post = 1000;
+    std::mt19937 gen(3);
+    sg::detail::ConnectionStorage storage;
+    storage.row_start.push_back(0);
+    for (std::size_t i = 0; i < pre; ++i) {
+        const double p = (i % 7 == 0) ? 0.0 : 0.02 * double(i % 5 + 1);
+        for (std::uint32_t j = 0; j < post; ++j)
+            if (std::uniform_real_distribution<double>(0.0, 1.0)(gen) < p) storage.columns.push_back(j);
+        storage.row_start.push_back(std::uint32_t(storage.columns.size()));
+    }
+    const cb::SparseRowSplit split = cb::split_sparse_rows(storage, pre, post);
+    CHECK(split.unit_width == cb::sparse_unit_width(pre, post, storage.columns.size()));
+    REQUIRE(split.units == (post + split.unit_width - 1) / split.unit_width);
+    REQUIRE(split.units > 1);
+    REQUIRE(split.starts.size() == pre * (split.units + 1));
+    for (std::size_t i = 0; i < pre; ++i)
+        for (std::size_t u = 0; u <= split.units; ++u) {
+            const auto row_begin = storage.columns.begin() + storage.row_start[i];
+            const auto row_end = storage.columns.begin() + storage.row_start[i + 1];
+            const std::size_t expected =
+                u == split.units ? storage.row_start[i + 1]
+                                 : std::size_t(std::lower_bound(row_begin, row_end, std::uint32_t(u * split.unit_width)) -
+                                               storage.columns.begin());
+            INFO("row " << i << ", unit " << u);
+            CHECK(split.starts[i * (split.units + 1) + u] == expected);
+        }
+}
+
+TEST_CASE("cuda equals cpu with sparse rows shared among many warps", "[cuda]") {
+    const sg::SpikeDataset data = make_spike_data(100, 20, 120);
+    const Outcome cpu = simulate<sg::cpu, "output", "wide">(split_net, data, 20, 4);
+    REQUIRE(count_spikes(cpu.hidden_ids) > 200);
+    check_same(simulate<sg::cuda, "output", "wide">(split_net, data, 20, 4), cpu);
 }
 
 TEST_CASE("cuda equals cpu on every model and readout over 600 steps", "[cuda]") {

@@ -59,6 +59,8 @@ struct DeviceConnection {
     const float* weights;             // the host layout (detail::ConnectionStorage)
     const std::uint32_t* row_start;   // sparse only
     const std::uint32_t* columns;     // sparse only
+    const std::uint32_t* unit_starts; // sparse only: [pre][units + 1] (sparse_row_split.hpp)
+    unsigned units;                   // sparse only: warp units per lane
     unsigned long long* events;       // [lane]
 };
 
@@ -136,25 +138,44 @@ struct DeviceNetwork {
     int timesteps;
     unsigned lanes;   // active lanes: the grid's y extent, and the lanes recordings are laid out for
     int* step_base;   // device: the step of the first step of the current graph launch
+    // Connection C propagates in blocks [propagate_offsets[C], propagate_offsets[C + 1])
+    // of the propagate kernel (plan_propagation).
+    unsigned propagate_offsets[Net::num_connections + 1];
 };
 
+// Propagate-kernel blocks per lane of a connection. Dense: one a chunk of
+// block_size targets, a thread a target (post-parallel). One-to-one: one a
+// presynaptic queue segment, a thread a spike (pre-parallel; each target is
+// hit at most once). Sparse: block_size / 32 warp units each, the units'
+// width chosen from the connection's sizes (sparse_row_split.hpp).
+template <class Conn>
+unsigned propagate_blocks_of(const DeviceConnection<Conn>& connection) {
+    constexpr ConnectivityKind kind = Conn::connectivity_type::kind;
+    if constexpr (kind == ConnectivityKind::one_to_one) return segments_of<typename Conn::pre_type>;
+    else if constexpr (kind == ConnectivityKind::dense) return unsigned((Conn::post_type::size + block_size - 1) / block_size);
+    else {
+        constexpr unsigned units_per_block = block_size / 32;
+        return (connection.units + units_per_block - 1) / units_per_block;
+    }
+}
+
+// Fills description.propagate_offsets from its connections (after their units are set).
+template <class Net>
+void plan_propagation(DeviceNetwork<Net>& description) {
+    unsigned running = 0;
+    [&]<std::size_t... C>(std::index_sequence<C...>) {
+        ((description.propagate_offsets[C] = running,
+          running += propagate_blocks_of<typename Net::template connection_type<C>>(get<C>(description.connections))),
+         ...);
+    }(std::make_index_sequence<Net::num_connections>{});
+    description.propagate_offsets[Net::num_connections] = running;
+}
+
 // Compile-time block ranges: population P updates in blocks
-// [update_begin<P>, update_begin<P + 1>) of the update kernel; connection C
-// propagates in blocks [propagate_begin<C>, propagate_begin<C + 1>).
+// [update_begin<P>, update_begin<P + 1>) of the update kernel. (The
+// propagate kernel's blocks are planned at run time: plan_propagation.)
 template <class Net>
 struct KernelLayout {
-    template <std::size_t C>
-    using connection = typename Net::template connection_type<C>;
-
-    // Dense and sparse connections work per post-synaptic chunk (one thread a
-    // post neuron, or the block over a row's part in the chunk); one-to-one
-    // connections per presynaptic spike-queue segment (one thread a spike).
-    template <std::size_t C>
-    static constexpr unsigned propagate_blocks_of =
-        connection<C>::connectivity_type::kind == ConnectivityKind::one_to_one
-            ? segments_of<typename connection<C>::pre_type>
-            : unsigned((connection<C>::post_type::size + block_size - 1) / block_size);
-
     static constexpr std::array<unsigned, Net::num_populations + 1> update_offsets = [] {
         std::array<unsigned, Net::num_populations + 1> offsets{};
         [&]<std::size_t... P>(std::index_sequence<P...>) {
@@ -164,26 +185,12 @@ struct KernelLayout {
         }(std::make_index_sequence<Net::num_populations>{});
         return offsets;
     }();
-    static constexpr std::array<unsigned, Net::num_connections + 1> propagate_offsets = [] {
-        std::array<unsigned, Net::num_connections + 1> offsets{};
-        [&]<std::size_t... C>(std::index_sequence<C...>) {
-            unsigned running = 0;
-            ((offsets[C] = running, running += propagate_blocks_of<C>), ...);
-            offsets[Net::num_connections] = running;
-        }(std::make_index_sequence<Net::num_connections>{});
-        return offsets;
-    }();
     static constexpr unsigned update_blocks = update_offsets[Net::num_populations];
-    static constexpr unsigned propagate_blocks = propagate_offsets[Net::num_connections];
 
     template <std::size_t P>
     static constexpr unsigned update_begin = update_offsets[P];
     template <std::size_t P>
     static constexpr unsigned update_end = update_offsets[P + 1];
-    template <std::size_t C>
-    static constexpr unsigned propagate_begin = propagate_offsets[C];
-    template <std::size_t C>
-    static constexpr unsigned propagate_end = propagate_offsets[C + 1];
 };
 
 }  // namespace spikegraph::cuda_backend

@@ -305,9 +305,12 @@ private:
             d.weights = b.synapses.weights.data();
             d.row_start = b.synapses.row_start.data();
             d.columns = b.synapses.columns.data();
+            d.unit_starts = b.synapses.split.starts.data();
+            d.units = b.synapses.split.units;
             d.events = b.events.data();
             description.gradients[C] = b.synapses.gradient.data();
         });
+        plan_propagation(description.base);
         description.base.seed = this->options_.seed;
         description.base.timesteps = this->options_.example_timesteps;
         description.base.lanes = lanes;
@@ -327,10 +330,10 @@ private:
     void capture(const Description& description, cudaStream_t stream) {
         const int steps = steps_per_graph(this->options_.example_timesteps);
         const dim3 update_grid(Layout::update_blocks, description.base.lanes);
-        const dim3 propagate_grid(Layout::propagate_blocks, description.base.lanes);
+        const dim3 propagate_grid(description.base.propagate_offsets[Net::num_connections], description.base.lanes);
         for (int step = 0; step < steps; ++step) {
             launch_kernel(eprop_update_kernel<Net>, update_grid, dim3(block_size), stream, description, step);
-            if constexpr (Layout::propagate_blocks > 0)
+            if (propagate_grid.x > 0)
                 launch_kernel(propagate_kernel<Net>, propagate_grid, dim3(block_size), stream, description.base, step);
         }
         launch_kernel(advance_step_kernel<Net>, dim3(1), dim3(1), stream, description.base.step_base, steps);

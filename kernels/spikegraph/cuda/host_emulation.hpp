@@ -3,10 +3,11 @@
 // for tests only (define SPIKEGRAPH_CUDA_HOST_EMULATION and compile the CUDA
 // backend as plain C++). Every thread of a block runs as a fiber (ucontext) on
 // the calling OS thread; __syncthreads switches to the next fiber, so a block's
-// threads interleave exactly at barriers, as on a GPU. Blocks run one after
-// another, so `__shared__` variables can be function statics. A barrier that
-// some threads of a block reach while others have returned is reported as an
-// error (undefined behaviour on a GPU). Denormals are flushed, as with nvcc's
+// threads interleave exactly at barriers, as on a GPU; __syncwarp (and
+// __shfl_sync, built on it) waits only for the 32 threads of its warp. Blocks
+// run one after another, so `__shared__` variables can be function statics. A
+// barrier that some threads of a block (or warp) reach while others have
+// returned is reported as an error (undefined behaviour on a GPU). Denormals are flushed, as with nvcc's
 // -ftz=true. Streams run their work when it is issued; a stream being
 // captured records launches into a graph instead.
 //
@@ -24,6 +25,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -46,6 +48,7 @@ struct BlockState {
     dim3 block_index, grid_dim, block_dim;
     unsigned current = 0;  // the fiber running now
     std::vector<std::uint32_t> ballot;
+    std::vector<std::uint64_t> shuffle;  // per thread
 };
 inline BlockState& block_state() {
     static BlockState state;
@@ -90,38 +93,58 @@ public:
         return scheduler;
     }
 
+    // Runs every ready fiber until it waits or returns; then releases each
+    // warp whose threads all wait at __syncwarp, or else, once every thread
+    // waits at __syncthreads, the block.
     void run(unsigned threads, const std::function<void()>& body) {
         body_ = &body;
         if (fibers_.size() < threads) fibers_.resize(threads);
         for (unsigned t = 0; t < threads; ++t) start(fibers_[t]);
         for (;;) {
-            unsigned waiting = 0, done = 0;
             for (unsigned t = 0; t < threads; ++t) {
-                if (fibers_[t].state == State::done) {
-                    ++done;
-                    continue;
-                }
+                if (fibers_[t].state != State::ready) continue;
                 block_state().current = t;
-                fibers_[t].state = State::ready;
                 resume(fibers_[t]);
-                if (fibers_[t].state == State::at_barrier) ++waiting;
-                else ++done;
             }
+            if (release_warps(threads)) continue;
+            unsigned waiting = 0, done = 0;
+            for (unsigned t = 0; t < threads; ++t) (fibers_[t].state == State::done ? done : waiting) += 1;
             if (waiting == 0) return;
             if (done != 0)
                 throw std::logic_error("cuda host emulation: __syncthreads reached by " + std::to_string(waiting) +
                                        " threads of a block while " + std::to_string(done) + " had returned");
+            for (unsigned t = 0; t < threads; ++t) fibers_[t].state = State::ready;
         }
     }
 
-    void barrier() {
-        Fiber& fiber = fibers_[block_state().current];
-        fiber.state = State::at_barrier;
-        suspend(fiber);
-    }
+    void barrier() { wait(State::at_barrier); }
+    void warp_barrier() { wait(State::at_warp_barrier); }
 
 private:
-    enum class State { ready, at_barrier, done };
+    enum class State { ready, at_barrier, at_warp_barrier, done };
+
+    void wait(State state) {
+        Fiber& fiber = fibers_[block_state().current];
+        fiber.state = state;
+        suspend(fiber);
+    }
+    // Readies each warp all of whose threads wait at __syncwarp; a warp where
+    // some do while others wait at __syncthreads or have returned is an error.
+    bool release_warps(unsigned threads) {
+        bool released = false;
+        for (unsigned first = 0; first < threads; first += 32) {
+            const unsigned last = first + 32 < threads ? first + 32 : threads;
+            unsigned at_warp = 0;
+            for (unsigned t = first; t < last; ++t) at_warp += fibers_[t].state == State::at_warp_barrier;
+            if (at_warp == 0) continue;
+            if (at_warp != last - first)
+                throw std::logic_error("cuda host emulation: __syncwarp reached by " + std::to_string(at_warp) + " of the " +
+                                       std::to_string(last - first) + " threads of warp " + std::to_string(first / 32));
+            for (unsigned t = first; t < last; ++t) fibers_[t].state = State::ready;
+            released = true;
+        }
+        return released;
+    }
     static constexpr std::size_t stack_size = 256 * 1024;
     struct Fiber {
         std::unique_ptr<char[]> stack;
@@ -188,6 +211,22 @@ struct Index {
 #define blockDim (::spikegraph::cuda_emulation::block_state().block_dim)
 
 inline void __syncthreads() { ::spikegraph::cuda_emulation::BlockScheduler::instance().barrier(); }
+
+inline void __syncwarp(unsigned = 0xffffffffu) { ::spikegraph::cuda_emulation::BlockScheduler::instance().warp_barrier(); }
+
+// Every thread of the warp posts its value, then reads the source thread's.
+template <class T>
+T __shfl_sync(unsigned, T value, int source) {
+    static_assert(sizeof(T) <= sizeof(std::uint64_t) && std::is_trivially_copyable_v<T>);
+    auto& state = ::spikegraph::cuda_emulation::block_state();
+    const unsigned thread = state.current;
+    std::memcpy(&state.shuffle[thread], &value, sizeof value);
+    __syncwarp();
+    T result;
+    std::memcpy(&result, &state.shuffle[thread / 32 * 32 + unsigned(source) % 32], sizeof result);
+    __syncwarp();  // every thread has read before any posts again
+    return result;
+}
 
 inline unsigned __ballot_sync(unsigned, int predicate) {
     auto& state = ::spikegraph::cuda_emulation::block_state();
@@ -348,6 +387,7 @@ void launch_kernel(void (*kernel)(Parameters...), dim3 grid, dim3 block, cudaStr
         state.grid_dim = grid;
         state.block_dim = block;
         state.ballot.assign((block.x + 31) / 32, 0u);
+        state.shuffle.assign(block.x, 0u);
         for (unsigned z = 0; z < grid.z; ++z)
             for (unsigned y = 0; y < grid.y; ++y)
                 for (unsigned x = 0; x < grid.x; ++x) {

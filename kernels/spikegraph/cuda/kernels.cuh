@@ -16,6 +16,7 @@
 #endif
 
 #include <spikegraph/cuda/device_network.cuh>
+#include <spikegraph/cuda/sparse_row_split.hpp>
 #include <spikegraph/model/neuron_update.hpp>
 #include <spikegraph/philox.hpp>
 
@@ -177,28 +178,42 @@ __device__ void propagate_connection(const DeviceNetwork<Net>& net, unsigned chu
             atomicAdd(connection.events + lane, static_cast<unsigned long long>(spikes * width));
         }
     } else {
-        // Sparse (CSR): for each spike in queue order, the block spreads the part
-        // of its row that falls in this post chunk over its threads (columns in a
-        // row are distinct), then waits, so additions into one in_syn keep queue order.
-        const std::uint32_t begin = chunk * block_size;
-        const std::uint32_t end = std::uint32_t(begin + block_size < num_post ? begin + block_size : num_post);
+        // Sparse (CSR), shared out in warp units (sparse_row_split.hpp): warp
+        // `unit` owns targets [unit * width, (unit + 1) * width) of this lane and
+        // walks the lane's spikes in queue order, spreading each spike's
+        // synapses in its range over its threads (a row's columns are
+        // distinct). __syncwarp between spikes keeps each in_syn's additions in
+        // queue order. Thread t looks up spike base + t's range, so the lookups
+        // of 32 spikes are in flight at once; the warp then takes them in turn.
+        const unsigned unit = chunk * (block_size / threads_per_warp) + threadIdx.x / threads_per_warp;
+        if (unit >= connection.units) return;  // the whole warp
+        const unsigned thread = threadIdx.x % threads_per_warp;
+        const std::size_t stride = std::size_t(connection.units) + 1;
+        const std::uint32_t* starts = connection.unit_starts + unit;
+        constexpr unsigned all_threads = 0xffffffffu;
         std::uint64_t events = 0;
         for (unsigned k = 0; k < segments_of<Pre>; ++k) {
             const std::uint32_t count = spike_counts[k];
             const std::uint32_t* ids = spike_ids + k * block_size;
-            for (std::uint32_t s = 0; s < count; ++s) {
-                const std::uint32_t id = ids[s];
-                std::uint32_t first = connection.row_start[id];
-                std::uint32_t last = connection.row_start[id + 1];
-                if (begin != 0) first = lower_bound_column(connection.columns, first, last, begin);
-                if (end != num_post) last = lower_bound_column(connection.columns, first, last, end);
-                for (std::uint32_t e = first + threadIdx.x; e < last; e += block_size)
-                    in_syn[connection.columns[e]] += connection.weights[e];
-                events += last - first;
-                __syncthreads();
+            for (std::uint32_t base = 0; base < count; base += threads_per_warp) {
+                std::uint32_t own_first = 0, own_last = 0;
+                if (base + thread < count) {
+                    const std::uint32_t* range = starts + std::size_t(ids[base + thread]) * stride;
+                    own_first = range[0];
+                    own_last = range[1];
+                }
+                const std::uint32_t batch = count - base < threads_per_warp ? count - base : threads_per_warp;
+                for (std::uint32_t j = 0; j < batch; ++j) {
+                    const std::uint32_t first = __shfl_sync(all_threads, own_first, int(j));
+                    const std::uint32_t last = __shfl_sync(all_threads, own_last, int(j));
+                    for (std::uint32_t e = first + thread; e < last; e += threads_per_warp)
+                        in_syn[connection.columns[e]] += connection.weights[e];
+                    events += last - first;
+                    __syncwarp(all_threads);
+                }
             }
         }
-        if (threadIdx.x == 0 && events != 0) atomicAdd(connection.events + lane, static_cast<unsigned long long>(events));
+        if (thread == 0 && events != 0) atomicAdd(connection.events + lane, static_cast<unsigned long long>(events));
     }
 }
 
@@ -215,9 +230,8 @@ __device__ SPIKEGRAPH_INLINE void dispatch_update(const DeviceNetwork<Net>& net,
 template <class Net, std::size_t... C>
 __device__ SPIKEGRAPH_INLINE void dispatch_propagate(const DeviceNetwork<Net>& net, unsigned block, unsigned lane,
                                                      std::index_sequence<C...>) {
-    using Layout = KernelLayout<Net>;
-    (void)((block < Layout::template propagate_end<C>
-                ? (propagate_connection<Net, C>(net, block - Layout::template propagate_begin<C>, lane), true)
+    (void)((block < net.propagate_offsets[C + 1]
+                ? (propagate_connection<Net, C>(net, block - net.propagate_offsets[C], lane), true)
                 : false) ||
            ...);
 }

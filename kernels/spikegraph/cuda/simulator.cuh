@@ -34,6 +34,7 @@
 #include <spikegraph/cuda/device_network.cuh>
 #include <spikegraph/cuda/kernels.cuh>
 #include <spikegraph/cuda/spike_input_schedule.hpp>
+#include <spikegraph/cuda/sparse_row_split.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/recordings.hpp>
 
@@ -207,6 +208,7 @@ private:
         detail::ConnectionStorage storage;
         DeviceBuffer<float> in_syn, weights;
         DeviceBuffer<std::uint32_t> row_start, columns;
+        DeviceRowSplit split;  // sparse only
         DeviceBuffer<unsigned long long> events;
         std::vector<std::uint64_t> host_events;
     };
@@ -266,10 +268,12 @@ private:
         weights.upload(storage.weights, "the weights" + what, stream_);
         row_start.upload(storage.row_start, "the CSR row starts" + what, stream_);
         columns.upload(storage.columns, "the CSR columns" + what, stream_);
+        DeviceRowSplit split = DeviceRowSplit::upload(storage, Conn::pre_type::size, Conn::post_type::size, what, stream_);
         // Only now, with every copy done, does the connection change.
         b.weights = std::move(weights);
         b.row_start = std::move(row_start);
         b.columns = std::move(columns);
+        b.split = std::move(split);
         b.storage = std::move(storage);
     }
 
@@ -299,8 +303,11 @@ private:
             d.weights = b.weights.data();
             d.row_start = b.row_start.data();
             d.columns = b.columns.data();
+            d.unit_starts = b.split.starts.data();
+            d.units = b.split.units;
             d.events = b.events.data();
         });
+        plan_propagation(description);
         description.seed = options_.seed;
         description.timesteps = options_.example_timesteps;
         description.lanes = lanes;
@@ -314,10 +321,10 @@ private:
         return graphs_.get(description, stream_, "the time loop", [&](cudaStream_t stream) {
             const int steps = steps_per_graph(options_.example_timesteps);
             const dim3 update_grid(Layout::update_blocks, description.lanes);
-            const dim3 propagate_grid(Layout::propagate_blocks, description.lanes);
+            const dim3 propagate_grid(description.propagate_offsets[Net::num_connections], description.lanes);
             for (int step = 0; step < steps; ++step) {
                 launch_kernel(update_kernel<Net>, update_grid, dim3(block_size), stream, description, step);
-                if constexpr (Layout::propagate_blocks > 0)
+                if (propagate_grid.x > 0)
                     launch_kernel(propagate_kernel<Net>, propagate_grid, dim3(block_size), stream, description, step);
             }
             launch_kernel(advance_step_kernel<Net>, dim3(1), dim3(1), stream, description.step_base, steps);

@@ -29,6 +29,7 @@
 #include <spikegraph/cuda/device_input.hpp>
 #include <spikegraph/cuda/device_neuron_biases.hpp>
 #include <spikegraph/cuda/device_network.cuh>
+#include <spikegraph/cuda/sparse_row_split.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/recorded_spikes.hpp>
 
@@ -55,11 +56,13 @@ struct DeviceSynapses {
     bool weights_changed = false;
     DeviceBuffer<float> weights, gradient;
     DeviceBuffer<std::uint32_t> row_start, columns;
+    DeviceRowSplit split;  // sparse only: for the inference propagation (e-prop's forward pass)
     std::vector<float> host_gradient;
 
     // Uploads a whole connection; the old one stays if anything fails.
-    void upload(detail::ConnectionStorage replacement, const std::string& name, cudaStream_t stream) {
-        const std::string what = " of connection '" + name + "'";
+    template <class Conn>
+    void upload(detail::ConnectionStorage replacement, cudaStream_t stream) {
+        const std::string what = " of connection '" + Conn::name.str() + "'";
         DeviceBuffer<float> new_weights(replacement.weights.size(), "the weights" + what);
         DeviceBuffer<float> new_gradient(replacement.weights.size(), "the gradient" + what);
         DeviceBuffer<std::uint32_t> new_row_start(replacement.row_start.size(), "the CSR row starts" + what);
@@ -67,12 +70,15 @@ struct DeviceSynapses {
         new_weights.upload(replacement.weights, "the weights" + what, stream);
         new_row_start.upload(replacement.row_start, "the CSR row starts" + what, stream);
         new_columns.upload(replacement.columns, "the CSR columns" + what, stream);
+        DeviceRowSplit new_split =
+            DeviceRowSplit::upload(replacement, Conn::pre_type::size, Conn::post_type::size, what, stream);
         fill(new_gradient.data(), new_gradient.size(), 0.0f, stream);
         check(cudaStreamSynchronize(stream), "zeroing the gradient" + what);
         weights = std::move(new_weights);
         gradient = std::move(new_gradient);
         row_start = std::move(new_row_start);
         columns = std::move(new_columns);
+        split = std::move(new_split);
         host_gradient.assign(replacement.weights.size(), 0.0f);
         storage = std::move(replacement);
         weights_changed = false;
@@ -162,7 +168,7 @@ public:
         using Conn = typename Net::template connection_type<C>;
         detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
                                          Conn::post_type::size, "connection '" + Conn::name.str() + "'");
-        std::get<C>(connections_).synapses.upload(std::move(storage), Conn::name.str(), stream_);
+        std::get<C>(connections_).synapses.template upload<Conn>(std::move(storage), stream_);
     }
 
     // Gives every neuron of population P its own bias, on host and device (NeuronBiasQueries reads them).
@@ -209,9 +215,10 @@ protected:
         for_each_connection([&]<std::size_t C>(auto& b) {
             using Conn = typename Net::template connection_type<C>;
             const auto& c = net_.template connection<C>();
-            b.synapses.upload(detail::build_connection(c.connectivity, Conn::pre_type::size, Conn::post_type::size,
-                                                       options_.seed, C, Conn::name.str()),
-                              Conn::name.str(), stream_);
+            b.synapses.template upload<Conn>(detail::build_connection(c.connectivity, Conn::pre_type::size,
+                                                                      Conn::post_type::size, options_.seed, C,
+                                                                      Conn::name.str()),
+                                             stream_);
         });
     }
     void upload_changed_weights() {
