@@ -11,10 +11,12 @@
 //                             8 bytes per event (4-byte weight read + 4-byte in_syn update), the
 //                             bandwidth measured in the same run by a device-to-device copy probe
 //   ratio_vs_cpu              run_samples_per_s against the CPU backend on the same inputs (--cpu-threads)
+// --sparse-unit-width W forces the targets per warp of sparse propagation (a power of two >= 32;
+// default 0, chosen per connection: kernels/spikegraph/cuda/sparse_row_split.hpp), for tuning that choice.
 // Absolute figures mean something only on a GPU; without one the program says so and exits 2.
 //
 //   cuda_inference_benchmark [--timesteps 1000] [--batch 256] [--batches 2] [--repeats 3] [--cpu-threads 0]
-//                            [--no-cpu] [--net dense,sparse]
+//                            [--no-cpu] [--net dense,sparse] [--sparse-unit-width 0]
 
 #include <algorithm>
 #include <chrono>
@@ -59,6 +61,7 @@ struct Options {
     unsigned cpu_threads = 0;
     bool cpu = true;
     std::vector<std::string> nets{"dense", "sparse"};
+    std::size_t sparse_unit_width = 0;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -99,7 +102,8 @@ double device_bandwidth_bytes_per_s() {
 
 sg::InferenceCompiler compiler(const Options& o, unsigned threads) {
     return sg::InferenceCompiler{.example_timesteps = o.timesteps, .batch_size = o.batch, .seed = 7,
-                                 .num_threads = threads, .verbose = false};
+                                 .num_threads = threads, .cuda_sparse_unit_width = o.sparse_unit_width,
+                                 .verbose = false};
 }
 
 struct RunFigures {
@@ -157,10 +161,11 @@ void benchmark(const char* name, const Net& net, std::size_t hidden_size, const 
     std::printf(
         "{\"benchmark\":\"cuda_inference\",\"net\":\"%s\",\"backend\":\"cuda\",\"gpu\":\"%s\",\"timesteps\":%d,\"batch\":%zu,"
         "\"samples_per_s\":%.3f,\"run_samples_per_s\":%.3f,\"end_to_end_samples_per_s\":%.3f,\"synaptic_events_per_s\":%.6g,"
-        "\"bandwidth_bytes_per_s\":%.6g,\"bandwidth_fraction\":%.4f,\"hidden_rate_hz\":%.3f%s}\n",
+        "\"bandwidth_bytes_per_s\":%.6g,\"bandwidth_fraction\":%.4f,\"hidden_rate_hz\":%.3f,\"sparse_unit_width\":%zu%s}\n",
         name, gpu_name.c_str(), o.timesteps, o.batch, run_rate, run_rate, double(examples) / end_to_end, events_per_s, bandwidth,
         events_per_s / bound,
-        double(f.hidden_spikes) / double(o.batch * hidden_size) / (o.timesteps * dt * 1e-3), cpu_fields.c_str());
+        double(f.hidden_spikes) / double(o.batch * hidden_size) / (o.timesteps * dt * 1e-3), o.sparse_unit_width,
+        cpu_fields.c_str());
     std::fflush(stdout);
 }
 
@@ -169,7 +174,8 @@ void benchmark(const char* name, const Net& net, std::size_t hidden_size, const 
 int main(int argc, char** argv) try {
     Options o;
     const std::optional<int> status = benchmark_support::parse_arguments(
-        argc, argv, "[--timesteps 1000] [--batch 256] [--batches 2] [--repeats 3] [--cpu-threads 0] [--no-cpu] [--net dense,sparse]", [&](std::string_view arg, auto& value) {
+        argc, argv, "[--timesteps 1000] [--batch 256] [--batches 2] [--repeats 3] [--cpu-threads 0] [--no-cpu] [--net dense,sparse] "
+        "[--sparse-unit-width 0]", [&](std::string_view arg, auto& value) {
             if (arg == "--timesteps") o.timesteps = int(benchmark_support::parse_count(arg, value()));
             else if (arg == "--batch") o.batch = benchmark_support::parse_count(arg, value());
             else if (arg == "--batches") o.batches = benchmark_support::parse_count(arg, value());
@@ -177,6 +183,7 @@ int main(int argc, char** argv) try {
             else if (arg == "--cpu-threads") o.cpu_threads = unsigned(benchmark_support::parse_count(arg, value()));
             else if (arg == "--no-cpu") o.cpu = false;
             else if (arg == "--net") o.nets = benchmark_support::parse_name_list(value());
+            else if (arg == "--sparse-unit-width") o.sparse_unit_width = benchmark_support::parse_count(arg, value());
             else return false;
             return true;
         });

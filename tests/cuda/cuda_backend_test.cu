@@ -92,14 +92,15 @@ struct Outcome {
 };
 
 // Non-template: GCC 12 crashes on this designated initialiser inside a template.
-sg::InferenceCompiler compiler(int steps, std::size_t batch_size) {
+sg::InferenceCompiler compiler(int steps, std::size_t batch_size, std::size_t sparse_unit_width = 0) {
     return sg::InferenceCompiler{.example_timesteps = steps, .batch_size = batch_size, .seed = 42, .num_threads = 2,
-                                 .verbose = false};
+                                 .cuda_sparse_unit_width = sparse_unit_width, .verbose = false};
 }
 
 template <class Backend, sg::FixedString Output, sg::FixedString Hidden, class Net, class Dataset>
-Outcome simulate(const Net& net, const Dataset& data, int steps, std::size_t batch_size) {
-    auto model = compiler(steps, batch_size).compile<Backend>(net);
+Outcome simulate(const Net& net, const Dataset& data, int steps, std::size_t batch_size,
+                 std::size_t sparse_unit_width = 0) {
+    auto model = compiler(steps, batch_size, sparse_unit_width).compile<Backend>(net);
     sg::SpikeRecorder<"input"> input;
     sg::SpikeRecorder<Hidden> hidden;
     sg::VarRecorder<Hidden, "V"> voltage;
@@ -258,6 +259,13 @@ TEST_CASE("cuda equals cpu with sparse rows shared among many warps", "[cuda]") 
     const Outcome cpu = simulate<sg::cpu, "output", "wide">(split_net, data, 20, 4);
     REQUIRE(count_spikes(cpu.hidden_ids) > 200);
     check_same(simulate<sg::cuda, "output", "wide">(split_net, data, 20, 4), cpu);
+    // Any width gives the same result: one target per thread, and whole rows.
+    for (std::size_t width : {std::size_t{32}, std::size_t{4096}}) {
+        INFO("cuda_sparse_unit_width " << width);
+        check_same(simulate<sg::cuda, "output", "wide">(split_net, data, 20, 4, width), cpu);
+    }
+    CHECK_THROWS_WITH(compiler(20, 4, 48).compile<sg::cuda>(split_net),
+                      Catch::Contains("cuda_sparse_unit_width must be 0 (chosen per connection) or a power of two >= 32, got 48"));
 }
 
 TEST_CASE("cuda equals cpu on every model and readout over 600 steps", "[cuda]") {

@@ -49,6 +49,7 @@ struct EPropCompiler {
     float dt = 1.0f;
     std::uint64_t seed = 0;
     unsigned num_threads = 0;  // 0 = all hardware threads
+    std::size_t cuda_sparse_unit_width = 0;  // CUDA backend, for tuning: see SimulationOptions
     // Firing-rate regularisation (mlGeNN's names and defaults).
     float tau_reg = 500.0f;
     float c_reg = 0.001f;
@@ -73,7 +74,7 @@ struct EPropCompiler {
         static_assert(detail::only_output_is_non_spiking<Net>(),
                       "spikegraph: e-prop's hidden populations must be LIF or ALIF; only the output is LeakyIntegrate");
 
-        SimulationOptions options{dt, example_timesteps, batch_size, seed, num_threads};
+        SimulationOptions options{dt, example_timesteps, batch_size, seed, num_threads, cuda_sparse_unit_width};
         options.validate();
         OptimiserState::validate(optimiser);
         if (!(tau_reg > 0.0f)) detail::throw_invalid("EPropCompiler: tau_reg must be > 0 ms, got ", tau_reg);

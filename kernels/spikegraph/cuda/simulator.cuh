@@ -268,7 +268,8 @@ private:
         weights.upload(storage.weights, "the weights" + what, stream_);
         row_start.upload(storage.row_start, "the CSR row starts" + what, stream_);
         columns.upload(storage.columns, "the CSR columns" + what, stream_);
-        DeviceRowSplit split = DeviceRowSplit::upload(storage, Conn::pre_type::size, Conn::post_type::size, what, stream_);
+        DeviceRowSplit split = DeviceRowSplit::upload(storage, Conn::pre_type::size, Conn::post_type::size,
+                                                      options_.cuda_sparse_unit_width, what, stream_);
         // Only now, with every copy done, does the connection change.
         b.weights = std::move(weights);
         b.row_start = std::move(row_start);

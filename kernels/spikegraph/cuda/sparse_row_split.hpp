@@ -53,10 +53,14 @@ struct SparseRowSplit {
     std::vector<std::uint32_t> starts;   // [pre][units + 1]
 };
 
+// `width`: 0 for sparse_unit_width's choice, or a power of two >= 32
+// (SimulationOptions::cuda_sparse_unit_width), at most the population's.
 inline SparseRowSplit split_sparse_rows(const detail::ConnectionStorage& storage, std::size_t num_pre,
-                                        std::size_t num_post) {
+                                        std::size_t num_post, std::size_t width = 0) {
     SparseRowSplit split;
-    split.unit_width = std::uint32_t(sparse_unit_width(num_pre, num_post, storage.columns.size()));
+    const std::size_t chosen = sparse_unit_width(num_pre, num_post, storage.columns.size());
+    const std::size_t whole = sparse_unit_width(num_pre, num_post, 0);
+    split.unit_width = std::uint32_t(width == 0 ? chosen : std::min(width, whole));
     split.units = std::uint32_t((num_post + split.unit_width - 1) / split.unit_width);
     const std::size_t stride = std::size_t(split.units) + 1;
     split.starts.resize(num_pre * stride);
@@ -79,10 +83,10 @@ struct DeviceRowSplit {
     std::uint32_t units = 0;
 
     static DeviceRowSplit upload(const detail::ConnectionStorage& storage, std::size_t num_pre, std::size_t num_post,
-                                 const std::string& what, cudaStream_t stream) {
+                                 std::size_t width, const std::string& what, cudaStream_t stream) {
         DeviceRowSplit device;
         if (storage.row_start.empty()) return device;
-        const SparseRowSplit split = split_sparse_rows(storage, num_pre, num_post);
+        const SparseRowSplit split = split_sparse_rows(storage, num_pre, num_post, width);
         device.starts.allocate(split.starts.size(), "the row split" + what);
         device.starts.upload(std::span<const std::uint32_t>(split.starts), "the row split" + what, stream);
         device.units = split.units;

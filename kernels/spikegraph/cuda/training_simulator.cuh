@@ -60,8 +60,9 @@ struct DeviceSynapses {
     std::vector<float> host_gradient;
 
     // Uploads a whole connection; the old one stays if anything fails.
+    // unit_width: SimulationOptions::cuda_sparse_unit_width.
     template <class Conn>
-    void upload(detail::ConnectionStorage replacement, cudaStream_t stream) {
+    void upload(detail::ConnectionStorage replacement, std::size_t unit_width, cudaStream_t stream) {
         const std::string what = " of connection '" + Conn::name.str() + "'";
         DeviceBuffer<float> new_weights(replacement.weights.size(), "the weights" + what);
         DeviceBuffer<float> new_gradient(replacement.weights.size(), "the gradient" + what);
@@ -71,7 +72,7 @@ struct DeviceSynapses {
         new_row_start.upload(replacement.row_start, "the CSR row starts" + what, stream);
         new_columns.upload(replacement.columns, "the CSR columns" + what, stream);
         DeviceRowSplit new_split =
-            DeviceRowSplit::upload(replacement, Conn::pre_type::size, Conn::post_type::size, what, stream);
+            DeviceRowSplit::upload(replacement, Conn::pre_type::size, Conn::post_type::size, unit_width, what, stream);
         fill(new_gradient.data(), new_gradient.size(), 0.0f, stream);
         check(cudaStreamSynchronize(stream), "zeroing the gradient" + what);
         weights = std::move(new_weights);
@@ -168,7 +169,8 @@ public:
         using Conn = typename Net::template connection_type<C>;
         detail::check_connection_storage(storage, Conn::connectivity_type::kind, Conn::pre_type::size,
                                          Conn::post_type::size, "connection '" + Conn::name.str() + "'");
-        std::get<C>(connections_).synapses.template upload<Conn>(std::move(storage), stream_);
+        std::get<C>(connections_).synapses.template upload<Conn>(std::move(storage), options_.cuda_sparse_unit_width,
+                                                                 stream_);
     }
 
     // Gives every neuron of population P its own bias, on host and device (NeuronBiasQueries reads them).
@@ -218,7 +220,7 @@ protected:
             b.synapses.template upload<Conn>(detail::build_connection(c.connectivity, Conn::pre_type::size,
                                                                       Conn::post_type::size, options_.seed, C,
                                                                       Conn::name.str()),
-                                             stream_);
+                                             options_.cuda_sparse_unit_width, stream_);
         });
     }
     void upload_changed_weights() {
