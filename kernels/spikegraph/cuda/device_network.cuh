@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <spikegraph/cuda/sparse_row_split.hpp>
 #include <spikegraph/graph/network.hpp>
 #include <spikegraph/model/neuron.hpp>
 #include <spikegraph/model/readout.hpp>
@@ -154,7 +155,7 @@ unsigned propagate_blocks_of(const DeviceConnection<Conn>& connection) {
     if constexpr (kind == ConnectivityKind::one_to_one) return segments_of<typename Conn::pre_type>;
     else if constexpr (kind == ConnectivityKind::dense) return unsigned((Conn::post_type::size + block_size - 1) / block_size);
     else {
-        constexpr unsigned units_per_block = block_size / 32;
+        constexpr unsigned units_per_block = block_size / threads_per_warp;
         return (connection.units + units_per_block - 1) / units_per_block;
     }
 }
