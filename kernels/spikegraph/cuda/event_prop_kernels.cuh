@@ -141,6 +141,17 @@ struct EventPropLayout {
     static constexpr unsigned reverse_propagate_blocks = reverse_propagate_offsets[Net::num_connections];
 };
 
+// First position in [first, last) whose column is >= value (columns sorted).
+__device__ SPIKEGRAPH_INLINE std::uint32_t lower_bound_column(const std::uint32_t* columns, std::uint32_t first,
+                                                               std::uint32_t last, std::uint32_t value) {
+    while (first < last) {
+        const std::uint32_t middle = first + (last - first) / 2;
+        if (columns[middle] < value) first = middle + 1;
+        else last = middle;
+    }
+    return first;
+}
+
 // A tile of up to block_size presynaptic spikes in shared memory.
 struct SpikeTile {
     std::uint32_t id[block_size];

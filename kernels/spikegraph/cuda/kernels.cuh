@@ -125,17 +125,6 @@ __device__ void update_population(const DeviceNetwork<Net>& net, SpikeScan::Temp
     }
 }
 
-// First position in [first, last) whose column is >= value (columns sorted).
-__device__ SPIKEGRAPH_INLINE std::uint32_t lower_bound_column(const std::uint32_t* columns, std::uint32_t first,
-                                                               std::uint32_t last, std::uint32_t value) {
-    while (first < last) {
-        const std::uint32_t middle = first + (last - first) / 2;
-        if (columns[middle] < value) first = middle + 1;
-        else last = middle;
-    }
-    return first;
-}
-
 template <class Net, std::size_t C>
 __device__ void propagate_connection(const DeviceNetwork<Net>& net, unsigned chunk, unsigned lane) {
     using Conn = typename Net::template connection_type<C>;
