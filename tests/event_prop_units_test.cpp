@@ -803,11 +803,15 @@ sg::EventPropCompiler group_compiler(std::size_t batch_size, unsigned threads) {
 
 }  // namespace
 
-TEST_CASE("gradient groups: up to 8, at most the batch, capped at 1 GiB of copies, never set by threads",
+TEST_CASE("gradient groups: one per 8 lanes, 2 to 8, at most the batch, capped at 1 GiB of copies, never set by threads",
           "[event_prop][groups]") {
-    CHECK(group_compiler(32, 1).compile<sg::cpu>(small_net).simulator().gradient_groups() == 8);
-    CHECK(group_compiler(32, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 8);
-    CHECK(group_compiler(3, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 3);
+    CHECK(group_compiler(32, 1).compile<sg::cpu>(small_net).simulator().gradient_groups() == 4);
+    CHECK(group_compiler(32, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 4);
+    CHECK(group_compiler(33, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 5);
+    CHECK(group_compiler(64, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 8);
+    CHECK(group_compiler(256, 8).compile<sg::cpu>(small_net).simulator().gradient_groups() == 8);
+    CHECK(group_compiler(3, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 2);
+    CHECK(group_compiler(1, 2).compile<sg::cpu>(small_net).simulator().gradient_groups() == 1);
     CHECK(group_compiler(32, 2).compile<sg::cpu>(large_net).simulator().gradient_groups() == 3);
     CHECK(group_compiler(32, 1).compile<sg::cpu>(large_net).simulator().gradient_groups() == 3);
 }

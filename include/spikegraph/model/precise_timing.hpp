@@ -66,13 +66,19 @@ struct ExponentialArrival {
     };
 
     SPIKEGRAPH_HOST_DEVICE Factors factors(float u) const {
+        return equal_taus ? factors_with<true>(u) : factors_with<false>(u);
+    }
+    // factors() for a known equal_taus: a loop over many spikes that calls
+    // this has no select on a flag in it and vectorises.
+    template <bool EqualTaus>
+    SPIKEGRAPH_HOST_DEVICE Factors factors_with(float u) const {
         const float r = dt - u;
         const float current = detail::exp_polynomial(-r * inverse_tau_syn);
         const float membrane = detail::exp_polynomial(-r * inverse_tau_mem);
         Factors f;
         f.current = current;
         f.d_current_d_u = current * inverse_tau_syn;
-        if (equal_taus) {
+        if constexpr (EqualTaus) {
             // tau_mem == tau_syn: the limit k (r/dt) exp(-(r - dt)/tau)
             f.voltage = voltage_scale * r * membrane;
             f.d_voltage_d_u = -voltage_scale * membrane * (1.0f - r * inverse_tau_mem);

@@ -272,6 +272,7 @@ private:
             [[maybe_unused]] const float rate_decay = float(std::exp(-double(this->options_.dt) / regularisation_.tau_reg));
             [[maybe_unused]] const float target = regularisation_.f_target * this->options_.dt / 1000.0f;  // spikes per step
             const float* biases = b.bias.data();
+            const auto readout_dynamics = readout_at_step(b.readout_dynamics, step);
             for (std::size_t i = 0; i < Pop::size; ++i) {
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
@@ -282,7 +283,7 @@ private:
                                    ? b.rate_drive[(lane * std::size_t(this->options_.example_timesteps) + std::size_t(step)) * Pop::size + i]
                                    : unused_drive;
                 if (EPropNeuron<Model, typename Pop::readout_type>::forward(neuron_dynamics(b.dynamics, biases, i),
-                                                                           b.readout_dynamics, state,
+                                                                           readout_dynamics, state,
                                                                            synaptic_input<P>(lane, i), b.readout[index], step,
                                                                            rate, rate_decay, target, regularisation_.c_reg,
                                                                            history[i], drive))

@@ -15,6 +15,7 @@
 #include <spikegraph/connection_storage.hpp>
 #include <spikegraph/connection_storage_check.hpp>
 #include <spikegraph/cpu/buffer_tuples.hpp>
+#include <spikegraph/cpu/crossed_neurons.hpp>
 #include <spikegraph/cpu/denormals.hpp>
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cpu/simulator.hpp>
@@ -271,6 +272,7 @@ private:
             const std::size_t first = lane * Pop::size;
             const float* biases = b.bias.data();
             const auto dynamics = b.dynamics;  // a local copy: its loads are then not inside the loop
+            const auto readout_dynamics = readout_at_step(b.readout_dynamics, step);
             const auto variables = [&]<std::size_t... V>(std::index_sequence<V...>) {
                 return std::tuple{(b.variables[V].data() + first)...};
             }(std::make_index_sequence<num_variables>{});
@@ -285,32 +287,33 @@ private:
                 [&]<std::size_t... V>(std::index_sequence<V...>) { ((state[int(V)] = std::get<V>(variables)[i]), ...); }(each_variable);
                 const float isyn = synaptic_input<P>(lane, i);
                 v_start[i] = state[Model::V];
-                crossed[i] = Neuron::integrate(neuron_dynamics(dynamics, biases, i), b.readout_dynamics, state, isyn, readout[i],
+                crossed[i] = Neuron::integrate(neuron_dynamics(dynamics, biases, i), readout_dynamics, state, isyn, readout[i],
                                                readout_step[i], step);
                 [&]<std::size_t... V>(std::index_sequence<V...>) { ((std::get<V>(variables)[i] = state[int(V)]), ...); }(each_variable);
             }
             if constexpr (is_spiking_model<Model>) {
                 const float dt = this->options_.dt;
-                // The ids that crossed, in ascending order, gathered in place
-                // without a branch (count <= i): a branch per neuron on
-                // whether it crossed mispredicts at high rates.
-                std::uint32_t fired = 0;
-                for (std::size_t i = 0; i < Pop::size; ++i) {
-                    const std::uint32_t did_cross = crossed[i];
-                    crossed[fired] = std::uint32_t(i);
-                    fired += did_cross;
-                }
+                // The ids that crossed, in ascending order as the backward pass needs.
+                const std::uint32_t fired = compact_crossed(crossed, Pop::size);
+                // The records are sized first and written by position, and the
+                // ids are distinct, so that the spikes of a step (each an
+                // interpolation, a division and an exponential) are placed
+                // together in vector registers rather than one after the other.
+                const std::size_t base = records.size();
+                records.resize(base + fired);
+                SpikeRecord* step_records = records.data() + base;
+                SPIKEGRAPH_INDEPENDENT_ITERATIONS
                 for (std::uint32_t f = 0; f < fired; ++f) {
                     const std::size_t i = crossed[f];
                     NeuronState<Model> state;
-                    for (std::size_t v = 0; v < num_variables; ++v) state[int(v)] = b.variables[v][first + i];
+                    [&]<std::size_t... V>(std::index_sequence<V...>) { ((state[int(V)] = std::get<V>(variables)[i]), ...); }(each_variable);
                     SpikeRecord record;
-                    Neuron::fire(neuron_dynamics(b.dynamics, biases, i), b.readout_dynamics, state, v_start[i], readout[i],
+                    Neuron::fire(neuron_dynamics(dynamics, biases, i), readout_dynamics, state, v_start[i], readout[i],
                                  readout_step[i], step, dt, record);
                     record.id = std::uint32_t(i);
-                    records.push_back(record);
+                    step_records[f] = record;
                     ++counts[i];
-                    for (std::size_t v = 0; v < num_variables; ++v) b.variables[v][first + i] = state[int(v)];
+                    [&]<std::size_t... V>(std::index_sequence<V...>) { ((std::get<V>(variables)[i] = state[int(V)]), ...); }(each_variable);
                 }
             }
         }
@@ -350,8 +353,22 @@ private:
         const auto& records = pre.records[lane];
         const std::uint32_t first = pre.step_start[lane][std::size_t(step)];
         if constexpr (!is_input_model<PreModel>) {
-            if (step == 0) b.spike_factors[lane].clear();
-            b.spike_factors[lane].resize(records.size());
+            // The step's arrival factors first, in a loop of their own: the
+            // exponentials of all its spikes then run side by side in vector
+            // registers instead of one spike's after the other's.
+            auto& factors = b.spike_factors[lane];
+            if (step == 0) factors.clear();
+            factors.resize(records.size());
+            const auto arrival = b.arrival;
+            const SpikeRecord* spikes = records.data();
+            ExponentialArrival::Factors* spike_factors = factors.data();
+            const std::size_t end = records.size();
+            auto fill = [&]<bool EqualTaus>() {
+                SPIKEGRAPH_INDEPENDENT_ITERATIONS
+                for (std::size_t r = first; r < end; ++r) spike_factors[r] = arrival.template factors_with<EqualTaus>(spikes[r].offset);
+            };
+            if (arrival.equal_taus) fill.template operator()<true>();
+            else fill.template operator()<false>();
         }
         std::uint64_t events = 0;
         constexpr auto kind = Conn::connectivity_type::kind;
@@ -366,8 +383,7 @@ private:
                 // Input spikes sit at the end of their step: the whole weight, no voltage.
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) { in_syn[k] += w; });
             } else {
-                const auto f = b.arrival.factors(spike.offset);
-                b.spike_factors[lane][r] = f;
+                const auto f = b.spike_factors[lane][r];
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) {
                     in_syn[k] += w * f.current;
                     v[k] += w * f.voltage;
@@ -438,12 +454,13 @@ private:
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) { gradient[e] += lambda_j[k]; });
             } else {
                 const auto f = b.spike_factors[lane][r];
-                float u_bar = 0.0f;
-                for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float w) {
+                for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) {
                     gradient[e] += f.current * lambda_j[k] + f.voltage * lambda_v[k];
-                    u_bar += w * (f.d_current_d_u * lambda_j[k] + f.d_voltage_d_u * lambda_v[k]);
                 });
-                pre.u_bar[lane * Conn::pre_type::size + (r - first)] += u_bar;
+                pre.u_bar[lane * Conn::pre_type::size + (r - first)] +=
+                    weighted_row_sum<kind, num_post>(b.storage, spike.id, [&](std::size_t k) {
+                        return f.d_current_d_u * lambda_j[k] + f.d_voltage_d_u * lambda_v[k];
+                    });
             }
         }
     }
@@ -464,12 +481,13 @@ private:
         const std::uint32_t last = b.step_start[lane][std::size_t(step) + 1];
         const int steps = this->options_.example_timesteps;
         const auto dynamics = b.dynamics;  // a local copy: its loads are then not inside the loops
+        [[maybe_unused]] const auto readout_dynamics = readout_at_step(b.readout_dynamics, step);
         // The adjoint arriving at V after integration, and the output's dL/dy.
         auto incoming = [&](std::size_t i, float& g) {
             float v = lambda_v[i];
             if constexpr (P == Output) {
                 g = output_gradient[i];
-                v = Neuron::readout_term(b.readout_dynamics, lambda_v[i], g, b.readout_step[base + i], step, steps);
+                v = Neuron::readout_term(readout_dynamics, lambda_v[i], g, b.readout_step[base + i], step, steps);
             }
             return v;
         };

@@ -321,13 +321,14 @@ private:
             constexpr int readout_var = readout_variable_index<Model, typename Pop::readout_type>;
             float dummy_accumulator = 0.0f;
             const float* biases = b.bias.data();
+            const auto readout_dynamics = readout_at_step(b.readout_dynamics, step);
             for (std::size_t i = begin; i < end; ++i) {
                 const std::size_t index = lane * Pop::size + i;
                 NeuronState<Model> state;
                 for (std::size_t v = 0; v < b.variables.size(); ++v) state[int(v)] = b.variables[v][index];
                 float& accumulator = Pop::has_readout ? b.readout[index] : dummy_accumulator;
                 const float isyn = synaptic_input<P>(lane, i);
-                if (update_neuron<readout_var>(neuron_dynamics(b.dynamics, biases, i), state, isyn, b.readout_dynamics,
+                if (update_neuron<readout_var>(neuron_dynamics(b.dynamics, biases, i), state, isyn, readout_dynamics,
                                                accumulator, step))
                     queue[count++] = std::uint32_t(i);
                 for (std::size_t v = 0; v < b.variables.size(); ++v) b.variables[v][index] = state[int(v)];

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include <spikegraph/connection_storage.hpp>
+#include <spikegraph/interleaved_sum.hpp>
 #include <spikegraph/model/connectivity.hpp>
 
 namespace spikegraph::cpu_backend {
@@ -40,6 +41,39 @@ void prefetch_synapse_row([[maybe_unused]] const detail::ConnectionStorage& s, [
         if (count > 0) __builtin_prefetch(values + first + count - 1, ForWrite ? 1 : 0, 3);
     }
 #endif
+}
+
+// The sum over the synapses of presynaptic neuron id of weight * g(post), in
+// the order of detail::InterleavedSum (position p of the row into partial
+// p % 8): blocks of eight positions are one vector multiply-add, and the
+// result is the float the CUDA backend computes. NumPost is a template
+// argument so that a dense row's length is a constant wherever the function
+// ends up: short rows (a readout's 20) then compile to a few vector steps.
+template <ConnectivityKind Kind, std::size_t NumPost, class G>
+float weighted_row_sum(const detail::ConnectionStorage& s, std::uint32_t id, G&& g) {
+    constexpr std::size_t width = detail::InterleavedSum::width;
+    std::size_t first = 0, count = 1;
+    if constexpr (Kind == ConnectivityKind::dense) {
+        first = std::size_t(id) * NumPost;
+        count = NumPost;
+    } else if constexpr (Kind == ConnectivityKind::one_to_one) {
+        first = id;
+    } else {
+        first = s.row_start[id];
+        count = std::size_t(s.row_start[id + 1]) - first;
+    }
+    const float* weights = s.weights.data() + first;
+    auto post = [&](std::size_t p) {
+        if constexpr (Kind == ConnectivityKind::dense) return p;
+        else if constexpr (Kind == ConnectivityKind::one_to_one) return std::size_t(id);
+        else return std::size_t(s.columns[first + p]);
+    };
+    detail::InterleavedSum sum;
+    std::size_t p = 0;
+    for (; p + width <= count; p += width)
+        for (std::size_t j = 0; j < width; ++j) sum.partial[j] += weights[p + j] * g(post(p + j));
+    for (std::size_t j = 0; p + j < count; ++j) sum.partial[j] += weights[p + j] * g(post(p + j));
+    return sum.total();
 }
 
 // How many synapses presynaptic neuron id has (the events one of its spikes causes).

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <spikegraph/interleaved_sum.hpp>
 #include <spikegraph/cuda/runtime.hpp>
 #if !defined(SPIKEGRAPH_CUDA_HOST_EMULATION)
 #include <cub/block/block_scan.cuh>
@@ -434,10 +435,11 @@ __global__ void __launch_bounds__(block_size)
 // Adjoint of the propagation of connection C's spikes in `step`: with the
 // targets' adjoints at the end of the step, each spike adds dL/dw to its
 // synapses (summed over lanes with atomics) and, from a neuron, gathers
-// dL/d(offset) over its synapses in synapse order (as the CPU backend).
+// dL/d(offset) over its synapses in the CPU backend's order
+// (detail::InterleavedSum over the row's positions, summed by thread 0).
 template <class Net, std::size_t C>
-__device__ void event_prop_reverse_propagate(const EventPropDeviceNetwork<Net>& net, float* terms, float& running,
-                                             unsigned part, unsigned lane, int step) {
+__device__ void event_prop_reverse_propagate(const EventPropDeviceNetwork<Net>& net, float* terms, unsigned part,
+                                             unsigned lane, int step) {
     using Conn = typename Net::template connection_type<C>;
     constexpr std::size_t pre_index = std::size_t(Net::connection_pre[C]);
     constexpr std::size_t post_index = std::size_t(Net::connection_post[C]);
@@ -464,7 +466,7 @@ __device__ void event_prop_reverse_propagate(const EventPropDeviceNetwork<Net>& 
             first = connection.row_start[id];
             last = connection.row_start[id + 1];
         }
-        if (threadIdx.x == 0) running = 0.0f;
+        [[maybe_unused]] detail::InterleavedSum u_bar;  // thread 0's
         for (std::size_t tile = first; tile < last; tile += block_size) {
             const std::size_t e = tile + threadIdx.x;
             if (e < last) {
@@ -484,14 +486,14 @@ __device__ void event_prop_reverse_propagate(const EventPropDeviceNetwork<Net>& 
                 __syncthreads();
                 if (threadIdx.x == 0) {
                     const std::size_t count = last - tile < block_size ? last - tile : block_size;
-                    for (std::size_t t = 0; t < count; ++t) running += terms[t];
+                    for (std::size_t t = 0; t < count; ++t) u_bar.add(tile - first + t, terms[t]);
                 }
                 __syncthreads();
             }
         }
         if constexpr (!from_input)
             if (threadIdx.x == 0)
-                connection.u_bar[std::size_t(lane) * Conn::pre_type::size + (r - spikes.first)] = running;
+                connection.u_bar[std::size_t(lane) * Conn::pre_type::size + (r - spikes.first)] = u_bar.total();
     }
 }
 
@@ -565,14 +567,13 @@ template <class Net>
 __global__ void __launch_bounds__(block_size)
     event_prop_reverse_propagate_kernel(const __grid_constant__ EventPropDeviceNetwork<Net> net, int step_in_launch) {
     __shared__ float terms[block_size];
-    __shared__ float running;
     const int step = *net.step_base - step_in_launch;
     if (step < 0) return;
     using Layout = EventPropLayout<Net>;
     const unsigned block = blockIdx.x;
     [&]<std::size_t... C>(std::index_sequence<C...>) {
         (void)((int(block) < int(Layout::reverse_propagate_offsets[C + 1])
-                    ? (event_prop_reverse_propagate<Net, C>(net, terms, running, block - Layout::reverse_propagate_offsets[C],
+                    ? (event_prop_reverse_propagate<Net, C>(net, terms, block - Layout::reverse_propagate_offsets[C],
                                                             blockIdx.y, step),
                        true)
                     : false) ||

@@ -1,0 +1,121 @@
+// Building blocks of the CPU training simulators against plain references
+// written here: compaction of the neurons that crossed, the row sums in
+// InterleavedSum order, and readout dynamics bound to a step.
+#include <catch2/catch.hpp>
+
+#include <spikegraph/spikegraph.hpp>
+#include <spikegraph/cpu/crossed_neurons.hpp>
+#include <spikegraph/cpu/synapse_rows.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace sg = spikegraph;
+namespace cpu = spikegraph::cpu_backend;
+
+namespace {
+
+std::vector<std::uint32_t> ids_of_set_flags(const std::vector<std::uint32_t>& flags) {
+    std::vector<std::uint32_t> ids;
+    for (std::size_t i = 0; i < flags.size(); ++i)
+        if (flags[i] != 0) ids.push_back(std::uint32_t(i));
+    return ids;
+}
+
+// Position p of the row goes to partial p % 8; partials combined as InterleavedSum::total documents.
+float interleaved_reference(const std::vector<float>& terms) {
+    float partial[8] = {};
+    for (std::size_t p = 0; p < terms.size(); ++p) partial[p % 8] += terms[p];
+    return ((partial[0] + partial[4]) + (partial[2] + partial[6])) + ((partial[1] + partial[5]) + (partial[3] + partial[7]));
+}
+
+}  // namespace
+
+TEST_CASE("compacting the crossed neurons gives their ids in ascending order, both ways", "[cpu][crossed]") {
+    std::mt19937 random(7);
+    for (std::size_t count : {0u, 1u, 15u, 16u, 17u, 63u, 64u, 65u, 256u, 300u}) {
+        for (double density : {0.0, 0.02, 0.3, 1.0}) {
+            std::vector<std::uint32_t> flags(count);
+            std::bernoulli_distribution crossed(density);
+            // Any non-zero value means crossed, as a bool stored in a uint32_t.
+            for (auto& flag : flags) flag = crossed(random) ? 1u + std::uint32_t(random() % 3u) : 0u;
+            const auto expected = ids_of_set_flags(flags);
+            for (auto compact : {&cpu::compact_crossed_by_masks, &cpu::compact_crossed_by_blocks, &cpu::compact_crossed}) {
+                auto work = flags;
+                const std::uint32_t n = compact(work.data(), work.size());
+                INFO("count " << count << ", density " << density);
+                REQUIRE(n == expected.size());
+                CHECK(std::vector<std::uint32_t>(work.begin(), work.begin() + n) == expected);
+            }
+        }
+    }
+}
+
+TEST_CASE("row sums add in InterleavedSum order for dense, sparse and one-to-one rows", "[cpu][row_sum]") {
+    std::mt19937 random(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    auto g = [](std::size_t post) { return 0.25f + 0.01f * float(post); };
+
+    SECTION("dense rows of 20 and of 37 targets") {
+        constexpr std::size_t pre = 5;
+        auto check = [&]<std::size_t NumPost>() {
+            sg::detail::ConnectionStorage storage;
+            storage.weights.resize(pre * NumPost);
+            for (auto& w : storage.weights) w = normal(random);
+            for (std::uint32_t id = 0; id < pre; ++id) {
+                std::vector<float> terms;
+                for (std::size_t k = 0; k < NumPost; ++k) terms.push_back(storage.weights[id * NumPost + k] * g(k));
+                const float sum = cpu::weighted_row_sum<sg::ConnectivityKind::dense, NumPost>(storage, id, g);
+                CHECK(sum == interleaved_reference(terms));
+                double plain = 0.0;
+                for (float t : terms) plain += t;
+                CHECK(sum == Approx(plain).margin(1e-5));
+            }
+        };
+        check.template operator()<20>();
+        check.template operator()<37>();
+    }
+    SECTION("sparse rows, some empty, some longer than eight") {
+        constexpr std::size_t num_post = 50;
+        sg::detail::ConnectionStorage storage;
+        storage.row_start = {0};
+        for (std::size_t row = 0; row < 6; ++row) {
+            const std::size_t length = row == 2 ? 0 : 3 + 7 * row;
+            for (std::size_t j = 0; j < length; ++j) {
+                storage.columns.push_back(std::uint32_t((j * 7 + row) % num_post));
+                storage.weights.push_back(normal(random));
+            }
+            storage.row_start.push_back(std::uint32_t(storage.columns.size()));
+        }
+        for (std::uint32_t id = 0; id < 6; ++id) {
+            std::vector<float> terms;
+            for (std::uint32_t e = storage.row_start[id]; e < storage.row_start[id + 1]; ++e)
+                terms.push_back(storage.weights[e] * g(storage.columns[e]));
+            CHECK(cpu::weighted_row_sum<sg::ConnectivityKind::sparse, num_post>(storage, id, g) == interleaved_reference(terms));
+        }
+    }
+    SECTION("one-to-one: the single synapse") {
+        sg::detail::ConnectionStorage storage;
+        storage.weights = {0.5f, -2.0f, 3.0f};
+        CHECK(cpu::weighted_row_sum<sg::ConnectivityKind::one_to_one, 3>(storage, 1, g) == -2.0f * g(1));
+    }
+}
+
+TEST_CASE("a readout bound to a step weighs that step as the unbound one does", "[cpu][readout]") {
+    const auto dynamics = sg::AvgVarExpWeight<>{}.dynamics(1.0f, 100);
+    for (int step : {0, 1, 37, 99}) {
+        const auto bound = sg::readout_at_step(dynamics, step);
+        CHECK(bound.value_weight(step) == dynamics.value_weight(step));
+        CHECK(bound.value_weight(step + 1) == dynamics.value_weight(step + 1));  // another step is computed afresh
+        float a = 0.5f, b = 0.5f;
+        bound.accumulate(a, 2.0f, step);
+        dynamics.accumulate(b, 2.0f, step);
+        CHECK(a == b);
+    }
+    // Readouts with nothing per step come back unchanged.
+    const auto sum = sg::readout_at_step(sg::SumVar<>{}.dynamics(1.0f, 100), 5);
+    CHECK(sum.value_weight(5) == 1.0f);
+}
