@@ -36,7 +36,6 @@ inline const std::string training_state_prefix = "state-";  // + a simulator's t
 template <class Model>
 void save_training_state(const Model& model, const std::filesystem::path& path) {
     const auto& sim = model.simulator();
-    using Net = std::remove_cvref_t<decltype(sim.network())>;
     NpzWriter writer;
     detail::checkpoint_arrays(sim, [&](const std::string& name, const auto& data, std::vector<std::size_t> shape) {
         writer.add(name, data, std::move(shape));

@@ -70,10 +70,12 @@ struct EventPropConnectionBuffers {
     std::vector<float> in_syn;                 // [lane][post]
     std::vector<float> lambda_j;               // adjoint of in_syn, [lane][post]
     std::vector<std::vector<float>> gradient;  // per group of lanes
-    // Per lane, by the presynaptic spike record: its arrival factors, computed
-    // once in the forward pass and used again by the backward pass (two
-    // exponentials each). Empty for connections from input populations.
-    std::vector<std::vector<ExponentialArrival::Factors>> spike_factors;
+    // Scratch, [lane][position in the step]: the arrival factors of the
+    // presynaptic spikes of the step being propagated. Computed in each pass
+    // by compute_step_factors(), a loop that vectorises, rather than kept for the
+    // whole example (16 bytes a spike that the backward pass waited for).
+    // Empty for connections from input populations.
+    std::vector<ExponentialArrival::Factors> step_factors;
     std::vector<std::uint64_t> events;         // [lane]
 };
 
@@ -142,7 +144,8 @@ public:
             b.in_syn.assign(lanes * Post::size, 0.0f);
             b.lambda_j.assign(lanes * Post::size, 0.0f);
             b.events.assign(lanes, 0);
-            if constexpr (!is_input_model<typename Conn::pre_type::neuron_type>) b.spike_factors.assign(lanes, {});
+            if constexpr (!is_input_model<typename Conn::pre_type::neuron_type>)
+                b.step_factors.assign(lanes * Conn::pre_type::size, {});
         });
     }
 
@@ -352,24 +355,8 @@ private:
         float* v = post.variables[0].data() + lane * num_post;
         const auto& records = pre.records[lane];
         const std::uint32_t first = pre.step_start[lane][std::size_t(step)];
-        if constexpr (!is_input_model<PreModel>) {
-            // The step's arrival factors first, in a loop of their own: the
-            // exponentials of all its spikes then run side by side in vector
-            // registers instead of one spike's after the other's.
-            auto& factors = b.spike_factors[lane];
-            if (step == 0) factors.clear();
-            factors.resize(records.size());
-            const auto arrival = b.arrival;
-            const SpikeRecord* spikes = records.data();
-            ExponentialArrival::Factors* spike_factors = factors.data();
-            const std::size_t end = records.size();
-            auto fill = [&]<bool EqualTaus>() {
-                SPIKEGRAPH_INDEPENDENT_ITERATIONS
-                for (std::size_t r = first; r < end; ++r) spike_factors[r] = arrival.template factors_with<EqualTaus>(spikes[r].offset);
-            };
-            if (arrival.equal_taus) fill.template operator()<true>();
-            else fill.template operator()<false>();
-        }
+        [[maybe_unused]] const ExponentialArrival::Factors* factors = nullptr;
+        if constexpr (!is_input_model<PreModel>) factors = compute_step_factors<C>(lane, first, std::uint32_t(records.size()));
         std::uint64_t events = 0;
         constexpr auto kind = Conn::connectivity_type::kind;
         const float* weights = b.storage.weights.data();
@@ -383,7 +370,7 @@ private:
                 // Input spikes sit at the end of their step: the whole weight, no voltage.
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) { in_syn[k] += w; });
             } else {
-                const auto f = b.spike_factors[lane][r];
+                const auto f = factors[r - first];
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) {
                     in_syn[k] += w * f.current;
                     v[k] += w * f.voltage;
@@ -392,6 +379,30 @@ private:
             events += synapse_count<Conn::connectivity_type::kind>(b.storage, num_post, spike.id);
         }
         b.events[lane] += events;
+    }
+
+    // The arrival factors of connection C's presynaptic spikes at records
+    // [first, last) of the lane (one step's), into the lane's scratch. In a
+    // loop of their own, so that the exponentials of the step's spikes run
+    // side by side in vector registers (factors_with has no select on the
+    // flag, so the loop vectorises); the forward and the backward pass each
+    // compute them, which costs less than keeping them for the backward pass.
+    template <std::size_t C>
+    const ExponentialArrival::Factors* compute_step_factors(std::size_t lane, std::uint32_t first, std::uint32_t last) {
+        using Conn = typename Net::template connection_type<C>;
+        constexpr std::size_t pre_index = std::size_t(Net::connection_pre[C]);
+        auto& b = std::get<C>(this->connections_);
+        const auto arrival = b.arrival;
+        const SpikeRecord* spikes = std::get<pre_index>(this->populations_).records[lane].data() + first;
+        ExponentialArrival::Factors* factors = b.step_factors.data() + lane * Conn::pre_type::size;
+        const std::size_t count = last - first;  // at most one spike a neuron in a step
+        auto fill = [&]<bool EqualTaus>() {
+            SPIKEGRAPH_INDEPENDENT_ITERATIONS
+            for (std::size_t r = 0; r < count; ++r) factors[r] = arrival.template factors_with<EqualTaus>(spikes[r].offset);
+        };
+        if (arrival.equal_taus) fill.template operator()<true>();
+        else fill.template operator()<false>();
+        return factors;
     }
 
     // ---- backward -----------------------------------------------------------
@@ -446,6 +457,8 @@ private:
             prefetch_synapse_row<kind, true>(b.storage, num_post, records[r].id, gradient);
             if constexpr (!is_input_model<PreModel>) prefetch_synapse_row<kind>(b.storage, num_post, records[r].id, b.storage.weights.data());
         };
+        [[maybe_unused]] const ExponentialArrival::Factors* factors = nullptr;
+        if constexpr (!is_input_model<PreModel>) factors = compute_step_factors<C>(lane, first, last);
         for (std::uint32_t r = first; r < std::min<std::uint32_t>(last, first + row_prefetch_distance); ++r) prefetch(r);
         for (std::uint32_t r = first; r < last; ++r) {
             if (r + row_prefetch_distance < last) prefetch(r + row_prefetch_distance);
@@ -453,7 +466,7 @@ private:
             if constexpr (is_input_model<PreModel>) {
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) { gradient[e] += lambda_j[k]; });
             } else {
-                const auto f = b.spike_factors[lane][r];
+                const auto f = factors[r - first];
                 for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) {
                     gradient[e] += f.current * lambda_j[k] + f.voltage * lambda_v[k];
                 });
