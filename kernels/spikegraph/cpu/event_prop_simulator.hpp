@@ -298,10 +298,12 @@ private:
                 const float dt = this->options_.dt;
                 // The ids that crossed, in ascending order as the backward pass needs.
                 const std::uint32_t fired = compact_crossed(crossed, Pop::size);
-                // The records are sized first and written by position, and the
-                // ids are distinct, so that the spikes of a step (each an
-                // interpolation, a division and an exponential) are placed
-                // together in vector registers rather than one after the other.
+                // The records are sized first and written by position, so
+                // that no spike waits on the size the one before it pushed:
+                // the spikes of a step (each an interpolation, a division and
+                // an exponential) then overlap. (GCC does not vectorise this
+                // loop: its loads and stores by neuron id are gathers and
+                // scatters, which it does not emit when tuning for AMD Zen.)
                 const std::size_t base = records.size();
                 records.resize(base + fired);
                 SpikeRecord* step_records = records.data() + base;
@@ -385,8 +387,9 @@ private:
     // [first, last) of the lane (one step's), into the lane's scratch. In a
     // loop of their own, so that the exponentials of the step's spikes run
     // side by side in vector registers (factors_with has no select on the
-    // flag, so the loop vectorises); the forward and the backward pass each
-    // compute them, which costs less than keeping them for the backward pass.
+    // flag, so the loop vectorises). The forward and the backward pass each
+    // compute them: as fast as keeping them per spike was, with no memory
+    // per spike (peak memory at T = 1000 fell from 65 to 41 MiB).
     template <std::size_t C>
     const ExponentialArrival::Factors* compute_step_factors(std::size_t lane, std::uint32_t first, std::uint32_t last) {
         using Conn = typename Net::template connection_type<C>;
