@@ -8,6 +8,19 @@
 
 namespace spikegraph::cpu_backend {
 
+// Where presynaptic neuron id's synapses are in the connection's arrays: the
+// index of its first and how many (num_post for a dense row, the CSR row's
+// length, 1 for one-to-one).
+struct SynapseRow {
+    std::size_t first, count;
+};
+template <ConnectivityKind Kind>
+SynapseRow synapse_row(const detail::ConnectionStorage& s, std::size_t num_post, std::uint32_t id) {
+    if constexpr (Kind == ConnectivityKind::dense) return {std::size_t(id) * num_post, num_post};
+    else if constexpr (Kind == ConnectivityKind::one_to_one) return {std::size_t(id), 1};
+    else return {std::size_t(s.row_start[id]), std::size_t(s.row_start[id + 1] - s.row_start[id])};
+}
+
 // Calls f(post, synapse index, weight) for every synapse of presynaptic
 // neuron id: its dense row, its CSR row (work in proportion to the synapses
 // that exist) or its single one-to-one synapse.
@@ -35,8 +48,7 @@ void prefetch_synapse_row([[maybe_unused]] const detail::ConnectionStorage& s, [
 #if defined(__GNUC__)
     if constexpr (Kind != ConnectivityKind::one_to_one) {  // one synapse: nothing to gain
         constexpr std::size_t floats_per_line = 64 / sizeof(float);
-        const std::size_t first = Kind == ConnectivityKind::dense ? std::size_t(id) * num_post : std::size_t(s.row_start[id]);
-        const std::size_t count = Kind == ConnectivityKind::dense ? num_post : std::size_t(s.row_start[id + 1]) - first;
+        const auto [first, count] = synapse_row<Kind>(s, num_post, id);
         for (std::size_t k = 0; k < count; k += floats_per_line) __builtin_prefetch(values + first + k, ForWrite ? 1 : 0, 3);
         if (count > 0) __builtin_prefetch(values + first + count - 1, ForWrite ? 1 : 0, 3);
     }
@@ -52,16 +64,7 @@ void prefetch_synapse_row([[maybe_unused]] const detail::ConnectionStorage& s, [
 template <ConnectivityKind Kind, std::size_t NumPost, class G>
 float weighted_row_sum(const detail::ConnectionStorage& s, std::uint32_t id, G&& g) {
     constexpr std::size_t width = detail::InterleavedSum::width;
-    std::size_t first = 0, count = 1;
-    if constexpr (Kind == ConnectivityKind::dense) {
-        first = std::size_t(id) * NumPost;
-        count = NumPost;
-    } else if constexpr (Kind == ConnectivityKind::one_to_one) {
-        first = id;
-    } else {
-        first = s.row_start[id];
-        count = std::size_t(s.row_start[id + 1]) - first;
-    }
+    const auto [first, count] = synapse_row<Kind>(s, NumPost, id);
     const float* weights = s.weights.data() + first;
     auto post = [&](std::size_t p) {
         if constexpr (Kind == ConnectivityKind::dense) return p;
@@ -79,9 +82,7 @@ float weighted_row_sum(const detail::ConnectionStorage& s, std::uint32_t id, G&&
 // How many synapses presynaptic neuron id has (the events one of its spikes causes).
 template <ConnectivityKind Kind>
 std::size_t synapse_count(const detail::ConnectionStorage& s, std::size_t num_post, std::uint32_t id) {
-    if constexpr (Kind == ConnectivityKind::dense) return num_post;
-    else if constexpr (Kind == ConnectivityKind::one_to_one) return 1;
-    else return std::size_t(s.row_start[id + 1] - s.row_start[id]);
+    return synapse_row<Kind>(s, num_post, id).count;
 }
 
 }  // namespace spikegraph::cpu_backend
