@@ -133,7 +133,7 @@ public:
     // time). Each group is a full copy of every gradient, which costs a pass
     // to sum and clear and, on first touch, a refill of the cache, so a group
     // gets at least 8 lanes to spread that over: with 4-lane groups the
-    // benchmark net's training ran 9-11 % slower than with 8 or 16 lanes
+    // benchmark net's training ran 10-12 % slower than with 8 or 16 lanes
     // (700-256-20, batch 32, 2 threads). So: one group per 8 lanes, at least
     // 2 (two threads still share the backward pass), at most 8, and no more
     // than fit in 1 GiB. The count depends on the network and batch size
