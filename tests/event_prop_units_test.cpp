@@ -521,6 +521,129 @@ TEST_CASE("threads: 1 and 2 threads train bit-identical weights", "[training][th
     CHECK(weights_of(one) == weights_of(two));
 }
 
+// The CPU simulator's run_and_backward() runs each lane's backward pass right
+// after its forward pass; training takes it where the lanes are independent
+// and the threads no more than the gradient groups. It must change nothing.
+template <class Model>
+void check_run_and_backward_equals_run_then_backward(Model& fused, Model& reference, const sg::SpikeDataset& data,
+                                                     const sg::LossContext& context) {
+    std::vector<std::size_t> lanes{3, 0, 5, 6, 1, 2, 7};  // 7 of the batch's 8 lanes
+    const std::vector<std::int32_t> labels = [&] {
+        std::vector<std::int32_t> l;
+        for (std::size_t i : lanes) l.push_back(data.labels[i]);
+        return l;
+    }();
+    const std::size_t n = lanes.size();
+    std::vector<float> y(n * 2), dy(n * 2);
+
+    auto& a = reference.simulator();
+    a.template set_input<0>(sg::make_input_batch(data, std::span<const std::size_t>(lanes)));
+    a.run();
+    a.template readout<2>(y);
+    std::vector<double> losses(n);
+    for (std::size_t lane = 0; lane < n; ++lane)
+        losses[lane] = sg::loss_and_gradient(sg::SparseCategoricalCrossentropy{}, context, std::span<const float>(y).subspan(lane * 2, 2),
+                                             2, std::span<const std::int32_t>(labels).subspan(lane, 1), n,
+                                             std::span<float>(dy).subspan(lane * 2, 2));
+    a.zero_gradients();
+    a.template backward<2>(dy);
+
+    auto& b = fused.simulator();
+    REQUIRE(b.prefers_run_and_backward());
+    b.template set_input<0>(sg::make_input_batch(data, std::span<const std::size_t>(lanes)));
+    b.zero_gradients();
+    std::vector<float> seen(n * 2, -1.0f);
+    std::vector<int> calls(n, 0);
+    b.template run_and_backward<2>([&](std::size_t lane, std::span<const float> readout, std::span<float> gradient) {
+        REQUIRE(lane < n);
+        REQUIRE(readout.size() == 2);
+        REQUIRE(gradient.size() == 2);
+        ++calls[lane];
+        std::copy(readout.begin(), readout.end(), seen.begin() + std::ptrdiff_t(lane * 2));
+        sg::loss_and_gradient(sg::SparseCategoricalCrossentropy{}, context, readout, 2,
+                              std::span<const std::int32_t>(labels).subspan(lane, 1), n, gradient);
+    });
+    CHECK(calls == std::vector<int>(n, 1));
+    CHECK(seen == y);
+    std::vector<float> y_fused(n * 2);
+    b.template readout<2>(y_fused);
+    CHECK(y_fused == y);
+    CHECK(to_vector(b.template gradient<0>()) == to_vector(a.template gradient<0>()));
+    CHECK(to_vector(b.template gradient<1>()) == to_vector(a.template gradient<1>()));
+    CHECK(b.stored_spikes() == a.stored_spikes());
+    CHECK(b.synaptic_events() == a.synaptic_events());
+    const auto totals = [](auto span) { return std::vector<std::uint64_t>(span.begin(), span.end()); };
+    CHECK(totals(b.template spike_totals<1>()) == totals(a.template spike_totals<1>()));
+    // The forward pass alone, after it, still gives the same readouts and backward() still works.
+    b.run();
+    b.template readout<2>(y_fused);
+    CHECK(y_fused == y);
+    // Not zero: the gradients compared above carry information.
+    CHECK(std::any_of(a.template gradient<0>().begin(), a.template gradient<0>().end(), [](float g) { return g != 0.0f; }));
+}
+
+TEST_CASE("run_and_backward equals run then backward, bit for bit", "[training][fused]") {
+    const sg::SpikeDataset data = timing_task(8, 5);
+    for (const unsigned threads : {1u, 2u}) {
+        INFO("threads " << threads);
+        SECTION("LI output, AvgVarExpWeight") {
+            VariableModel fused = compile_variable(threads), reference = compile_variable(threads);
+            check_run_and_backward_equals_run_then_backward(fused, reference, data, fused.settings().loss_context);
+        }
+        SECTION("first-spike-time output") {
+            auto fused = compiler(threads).compile<sg::cpu>(first_spike_net);
+            auto reference = compiler(threads).compile<sg::cpu>(first_spike_net);
+            check_run_and_backward_equals_run_then_backward(fused, reference, data, fused.settings().loss_context);
+        }
+    }
+}
+
+TEST_CASE("train() takes run_and_backward only where it may, and its weights are those of run() then train_batch()",
+          "[training][fused]") {
+    const sg::SpikeDataset train = timing_task(44, 1);  // 5 full batches of 8 and one of 4
+    // Batch 8: 2 gradient groups. One thread fuses; four do not (more threads than groups).
+    VariableModel fused = compile_variable(1), unfused = compile_variable(4), stepwise = compile_variable(1);
+    CHECK(fused.simulator().prefers_run_and_backward());
+    CHECK_FALSE(unfused.simulator().prefers_run_and_backward());
+    fused.train(train, {.epochs = 2, .shuffle = false});
+    unfused.train(train, {.epochs = 2, .shuffle = false});
+    // The same steps by hand, each batch run() and then train_batch().
+    std::vector<float> outputs;
+    for (int epoch = 0; epoch < 2; ++epoch)
+        for (std::size_t first = 0; first < train.size(); first += 8) {
+            std::vector<std::size_t> indices;
+            for (std::size_t i = first; i < std::min(train.size(), first + 8); ++i) indices.push_back(i);
+            stepwise.simulator().set_input<0>(sg::make_input_batch(train, std::span<const std::size_t>(indices)));
+            stepwise.simulator().run();
+            stepwise.train_batch(train, indices, outputs);
+        }
+    CHECK(weights_of(fused) == weights_of(stepwise));
+    CHECK(weights_of(unfused) == weights_of(stepwise));
+    CHECK_FALSE(weights_of(fused) == weights_of(compile_variable(1)));  // it did train
+
+    // train_on_batch is one such step.
+    VariableModel one_step = compile_variable(1), by_hand = compile_variable(1);
+    const std::vector<std::size_t> indices{4, 9, 2, 30, 31, 0, 7, 11};
+    std::vector<float> fused_outputs, hand_outputs;
+    const double fused_loss = one_step.train_on_batch(train, indices, fused_outputs);
+    by_hand.simulator().set_input<0>(sg::make_input_batch(train, std::span<const std::size_t>(indices)));
+    by_hand.simulator().run();
+    const double hand_loss = by_hand.train_batch(train, indices, hand_outputs);
+    CHECK(fused_outputs == hand_outputs);
+    CHECK(fused_loss == Approx(hand_loss).epsilon(1e-12));
+    CHECK(weights_of(one_step) == weights_of(by_hand));
+
+    // Spike regularisation makes each lane's gradient depend on the batch's mean count.
+    auto regularised = sg::EventPropCompiler{.example_timesteps = example_timesteps, .batch_size = 8, .num_threads = 1,
+                                             .reg_lambda_upper = 1e-3f, .reg_nu_upper = 1.0f, .verbose = false}
+                           .compile<sg::cpu>(variable_net);
+    CHECK_FALSE(regularised.simulator().prefers_run_and_backward());
+    CHECK_THAT(invalid_message([&] {
+                   regularised.simulator().run_and_backward<2>([](std::size_t, std::span<const float>, std::span<float>) {});
+               }),
+               Contains("spike regularisation"));
+}
+
 // ---------------------------------------------------------------------------
 // Checkpoints and resume
 // ---------------------------------------------------------------------------

@@ -123,19 +123,36 @@ struct EventPropNeuron {
                                                                   const EventPropSpikeRecord* spike, float u_bar,
                                                                   float drive, bool first_spike_of_output,
                                                                   float output_gradient) {
-        if constexpr (is_spiking_model<Model>) {
-            if (spike != nullptr) {
-                // The offset moves the targets (u_bar), the reset, the
-                // first-spike-time loss and the regulariser; it depends on V
-                // at the start of the step and on the V that crossed.
-                float du = u_bar + dynamics.d_precise_reset_d_offset(spike->offset) * lambda_v;
-                if (first_spike_of_output) du -= output_gradient;
-                v_bar += du * spike->d_v_end + drive;
-                lambda_v = dynamics.alpha * v_bar + du * spike->d_v_start;
-                return v_bar;
-            }
-        }
+        if constexpr (is_spiking_model<Model>)
+            if (spike != nullptr)
+                return reverse_fired(dynamics, lambda_v, v_bar, *spike, reset_slope(dynamics, spike->offset), u_bar, drive,
+                                     first_spike_of_output, output_gradient);
         lambda_v = dynamics.alpha * v_bar;
+        return v_bar;
+    }
+
+    // d(V after the reset)/d(offset) for a spike at offset: the part of
+    // reverse() that depends on the spike's record alone (an exponential and
+    // two divisions), so that a backend can compute it for all of a step's
+    // spikes in one vector loop and pass it to reverse_fired().
+    SPIKEGRAPH_HOST_DEVICE SPIKEGRAPH_INLINE static float reset_slope([[maybe_unused]] const Dynamics& dynamics,
+                                                                      [[maybe_unused]] float offset) {
+        if constexpr (is_spiking_model<Model>) return dynamics.d_precise_reset_d_offset(offset);
+        else return 0.0f;
+    }
+
+    // reverse() for a neuron that fired in the step, with its reset_slope().
+    SPIKEGRAPH_HOST_DEVICE SPIKEGRAPH_INLINE static float reverse_fired(const Dynamics& dynamics, float& lambda_v, float v_bar,
+                                                                        const EventPropSpikeRecord& spike, float reset_slope,
+                                                                        float u_bar, float drive, bool first_spike_of_output,
+                                                                        float output_gradient) {
+        // The offset moves the targets (u_bar), the reset, the first-spike-time
+        // loss and the regulariser; it depends on V at the start of the step
+        // and on the V that crossed.
+        float du = u_bar + reset_slope * lambda_v;
+        if (first_spike_of_output) du -= output_gradient;
+        v_bar += du * spike.d_v_end + drive;
+        lambda_v = dynamics.alpha * v_bar + du * spike.d_v_start;
         return v_bar;
     }
 };

@@ -163,15 +163,74 @@ public:
         return result;
     }
 
+    // Keras's train_on_batch: the forward run and one gradient step on the
+    // examples `indices` of data; returns the sum of their losses. outputs
+    // receives their readouts ([lane][output]).
+    template <DatasetType D>
+    double train_on_batch(const D& data, std::span<const std::size_t> indices, std::vector<float>& outputs) {
+        this->simulator().template set_input<Base::input_index>(make_input_batch(data, indices));
+        return run_and_train(labels_of(data, indices), outputs);
+    }
+
     // One gradient step on the examples `indices` of data after their forward
     // run; returns the sum of their losses. outputs receives their readouts ([lane][output]).
     template <DatasetType D>
     double train_batch(const D& data, std::span<const std::size_t> indices, std::vector<float>& outputs) {
-        Simulator& sim = this->simulator();
+        this->simulator().zero_gradients();
+        const double loss = batch_loss(labels_of(data, indices), outputs, true);
+        apply_gradients();
+        return loss;
+    }
+
+private:
+    static constexpr bool simulator_has_threads = requires(Simulator& s) { s.parallel_for(std::size_t{1}, [](std::size_t) {}); };
+    // Simulators that can run each lane's backward pass right after its
+    // forward pass (the CPU EventProp simulator, cpu/event_prop_simulator.hpp).
+    static constexpr bool simulator_fuses_lanes = requires(Simulator& s) {
+        { s.prefers_run_and_backward() } -> std::same_as<bool>;
+    };
+
+    template <DatasetType D>
+    static std::vector<std::int32_t> labels_of(const D& data, std::span<const std::size_t> indices) {
         std::vector<std::int32_t> labels(indices.size());
         for (std::size_t i = 0; i < indices.size(); ++i) labels[i] = data.labels[indices[i]];
+        return labels;
+    }
+
+    // The forward run of the input set last and one gradient step; returns
+    // the sum of the losses. Where the simulator prefers it, each lane's loss
+    // gradient and backward pass follow its own forward pass (same result,
+    // bit for bit, as run() and then train_batch()'s steps).
+    double run_and_train(std::span<const std::int32_t> labels, std::vector<float>& outputs) {
+        Simulator& sim = this->simulator();
+        if constexpr (simulator_fuses_lanes) {
+            if (sim.prefers_run_and_backward()) {
+                const std::size_t lanes = labels.size();
+                sim.zero_gradients();
+                outputs.resize(lanes * num_outputs);
+                lane_losses_.assign(lanes, 0.0);
+                sim.template run_and_backward<output_population>(
+                    [&](std::size_t lane, std::span<const float> readout, std::span<float> gradient) {
+                        std::copy(readout.begin(), readout.end(), outputs.begin() + std::ptrdiff_t(lane * num_outputs));
+                        lane_losses_[lane] = loss_and_gradient(settings_.loss, settings_.loss_context, readout, num_outputs,
+                                                               labels.subspan(lane, 1), lanes, gradient);
+                    });
+                apply_gradients();
+                double loss = 0.0;
+                for (const double l : lane_losses_) loss += l;
+                return loss;
+            }
+        }
+        sim.run();
         sim.zero_gradients();
         const double loss = batch_loss(labels, outputs, true);
+        apply_gradients();
+        return loss;
+    }
+
+    // The optimiser's step from the gradients summed since zero_gradients().
+    void apply_gradients() {
+        Simulator& sim = this->simulator();
         optimiser_.begin_step();
         // On the simulator's threads where it has them (the CPU backend).
         auto parallel_for = [&](std::size_t count, auto&& f) {
@@ -187,11 +246,7 @@ public:
         if constexpr (requires { sim.output_bias_gradient(); })
             if (sim.trains_output_bias())
                 optimiser_.update(Net::num_connections, sim.mutable_output_biases(), sim.output_bias_gradient(), parallel_for);
-        return loss;
     }
-
-private:
-    static constexpr bool simulator_has_threads = requires(Simulator& s) { s.parallel_for(std::size_t{1}, [](std::size_t) {}); };
 
     // Readouts and loss of the batch just run; with learn, its gradients too.
     // A simulator with learn(loss, labels, batch, accumulate) computes its own
@@ -267,10 +322,8 @@ private:
                 const std::span<const std::size_t> indices = std::span<const std::size_t>(order).subspan(first, lanes);
                 sim.template set_input<Base::input_index>(make_input_batch(data, indices));
                 each_callback([&](auto& c) { detail::call_batch_begin(c, batch, sim); });
-                sim.run();
-                loss_sum += train_batch(data, indices, outputs);
-                std::vector<std::int32_t> labels(lanes);
-                for (std::size_t i = 0; i < lanes; ++i) labels[i] = data.labels[indices[i]];
+                const std::vector<std::int32_t> labels = labels_of(data, indices);
+                loss_sum += run_and_train(labels, outputs);
                 for (auto& m : metrics) m->update(outputs, num_outputs, labels);
                 running["loss"] = loss_sum / double(first + lanes);
                 for (std::size_t i = 0; i < metrics.size(); ++i) running[this->metric_names()[i]] = metrics[i]->result();
@@ -291,6 +344,7 @@ private:
     OptimiserState optimiser_;
     int epochs_done_ = 0;
     std::vector<float> gradient_;
+    std::vector<double> lane_losses_;  // run_and_train(): each lane's loss, summed in lane order
 };
 
 // Keras's LearningRateScheduler / mlGeNN's OptimiserParamSchedule("alpha", f):

@@ -18,6 +18,7 @@
 #include <spikegraph/cpu/crossed_neurons.hpp>
 #include <spikegraph/cpu/denormals.hpp>
 #include <spikegraph/cpu/input_source.hpp>
+#include <spikegraph/cpu/register_row.hpp>
 #include <spikegraph/cpu/simulator.hpp>
 #include <spikegraph/cpu/synapse_rows.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
@@ -56,6 +57,7 @@ struct EventPropPopulationBuffers {
     std::vector<std::uint32_t> crossed;      // scratch: whether V crossed the threshold in this step (not a char type, which would alias everything and stop vectorisation), then the ids that did
     std::vector<float> u_bar;                // scratch: adjoint of each spike offset of the step
     std::vector<float> fired_v_bar, fired_lambda_v;  // scratch: reverse()'s results for the step's spikes, by position
+    std::vector<float> reset_slope;          // scratch: each spike's EventPropNeuron::reset_slope, by position
     std::vector<float> regularisation_drive; // per neuron: dL/dV added at each of its spikes
     NeuronBiases bias;
 
@@ -130,6 +132,7 @@ public:
                 b.u_bar.assign(lanes * Pop::size, 0.0f);
                 b.fired_v_bar.assign(lanes * Pop::size, 0.0f);
                 b.fired_lambda_v.assign(lanes * Pop::size, 0.0f);
+                b.reset_slope.assign(lanes * Pop::size, 0.0f);
             }
         });
         for_each_connection([&]<std::size_t C>(auto& b) {
@@ -162,12 +165,7 @@ public:
     template <std::size_t P>
     void readout(std::span<float> out) const {
         using Pop = typename Net::template population_type<P>;
-        static_assert(Pop::has_readout, "spikegraph: this population has no readout");
-        const auto& b = std::get<P>(this->populations_);
-        for (std::size_t i = 0; i < this->active_lanes_ * Pop::size; ++i) {
-            if constexpr (std::is_same_v<typename Pop::readout_type, FirstSpikeTime>) out[i] = b.readout[i];
-            else out[i] = b.readout_dynamics.result(b.readout[i]);
-        }
+        for (std::size_t lane = 0; lane < this->active_lanes_; ++lane) lane_readout<P>(lane, out.subspan(lane * Pop::size, Pop::size));
     }
 
     // Backward pass after run(): readout_gradient holds dL/dy for population
@@ -182,14 +180,53 @@ public:
             detail::throw_invalid("population '", name_view<Pop::name>, "': readout gradient has ", readout_gradient.size(),
                                   " values, expected ", this->active_lanes_ * Pop::size);
         FlushDenormalsGuard flush;
-        for_each_population([&]<std::size_t Q>(auto& b) {
-            using Pop = typename Net::template population_type<Q>;
-            if constexpr (!EventPropPopulationBuffers<Pop, Q>::is_input)
-                b.regularisation_drive = regularisation_.drives(b.spike_counts.data(), Q == P ? 0 : this->active_lanes_, Pop::size);
-        });
+        set_regularisation_drives<P>();
         this->accumulate_gradients([&](std::size_t lane, std::size_t group) {
             backward_lane<P>(lane, group, readout_gradient.subspan(lane * Pop::size, Pop::size));
         });
+    }
+
+    // Whether run_and_backward() may be used: only when no lane's backward
+    // pass depends on another lane's forward pass. Spike regularisation
+    // breaks that (its drive is the batch's mean spike count).
+    bool lanes_are_independent() const { return !regularisation_.active(); }
+    // Whether training should take run_and_backward(): when the lanes are
+    // independent and the threads no more than the gradient groups (it runs
+    // each group's lanes on one thread, where run() spreads single lanes).
+    bool prefers_run_and_backward() const {
+        return lanes_are_independent() && this->pool_.size() <= this->gradient_groups();
+    }
+
+    // run() and backward<P>() in one pass over the lanes: each lane's
+    // backward pass follows its own forward pass on the same thread, while
+    // its spike records are still in that core's cache (the backward pass
+    // reads them newest first; after a run() of the whole batch they come
+    // back from L3 or memory). lane_gradient(lane, readout, gradient) is
+    // given the lane's readout of population P and writes dL/d(readout) into
+    // gradient; it runs on the simulator's threads, several lanes at a time.
+    // Readouts, gradients and statistics are afterwards those of run() and
+    // backward<P>(), bit for bit (tests/event_prop_units_test.cpp, "[fused]").
+    template <std::size_t P, class LaneGradient>
+    void run_and_backward(LaneGradient&& lane_gradient) {
+        using Pop = typename Net::template population_type<P>;
+        static_assert(Pop::has_readout, "spikegraph: backward needs the output population's readout");
+        if (!lanes_are_independent())
+            detail::throw_invalid("EventProp run_and_backward(): the lanes depend on each other (spike regularisation); "
+                                  "use run() and backward()");
+        FlushDenormalsGuard flush;
+        this->prepare_recording();
+        set_regularisation_drives<P>();
+        lane_readout_gradient_.assign(this->active_lanes_ * Pop::size, 0.0f);
+        this->ran_ = false;
+        this->accumulate_gradients([&](std::size_t lane, std::size_t group) {
+            forward_lane(lane);
+            std::array<float, Pop::size> readout;
+            lane_readout<P>(lane, readout);
+            const std::span<float> gradient = std::span<float>(lane_readout_gradient_).subspan(lane * Pop::size, Pop::size);
+            lane_gradient(lane, std::span<const float>(readout), gradient);
+            backward_lane<P>(lane, group, gradient);
+        });
+        this->ran_ = true;
     }
 
     template <std::size_t P>
@@ -207,6 +244,29 @@ public:
     }
 
 private:
+    template <std::size_t P>
+    void lane_readout(std::size_t lane, std::span<float> out) const {
+        using Pop = typename Net::template population_type<P>;
+        static_assert(Pop::has_readout, "spikegraph: this population has no readout");
+        const float* readout = std::get<P>(this->populations_).readout.data() + lane * Pop::size;
+        const auto& dynamics = std::get<P>(this->populations_).readout_dynamics;
+        for (std::size_t i = 0; i < Pop::size; ++i) {
+            if constexpr (std::is_same_v<typename Pop::readout_type, FirstSpikeTime>) out[i] = readout[i];
+            else out[i] = dynamics.result(readout[i]);
+        }
+    }
+
+    // Each population's dL/dV per spike from the regulariser (not for the
+    // output population P, whose loss is its readout's).
+    template <std::size_t P>
+    void set_regularisation_drives() {
+        for_each_population([&]<std::size_t Q>(auto& b) {
+            using Pop = typename Net::template population_type<Q>;
+            if constexpr (!EventPropPopulationBuffers<Pop, Q>::is_input)
+                b.regularisation_drive = regularisation_.drives(b.spike_counts.data(), Q == P ? 0 : this->active_lanes_, Pop::size);
+        });
+    }
+
     template <class F>
     void for_each_population(F&& f) { for_each_buffer(this->populations_, f); }
     template <class F>
@@ -362,23 +422,37 @@ private:
         std::uint64_t events = 0;
         constexpr auto kind = Conn::connectivity_type::kind;
         const float* weights = b.storage.weights.data();
-        for (std::size_t r = first; r < std::min(records.size(), first + row_prefetch_distance); ++r)
-            prefetch_synapse_row<kind>(b.storage, num_post, records[r].id, weights);
-        for (std::size_t r = first; r < records.size(); ++r) {
-            if (r + row_prefetch_distance < records.size())
-                prefetch_synapse_row<kind>(b.storage, num_post, records[r + row_prefetch_distance].id, weights);
-            const SpikeRecord& spike = records[r];
-            if constexpr (is_input_model<PreModel>) {
-                // Input spikes sit at the end of their step: the whole weight, no voltage.
-                for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) { in_syn[k] += w; });
-            } else {
+        if constexpr (!is_input_model<PreModel> && kind == ConnectivityKind::dense && num_post <= RegisterRow<1>::max_size) {
+            // A short row (a readout's): its targets in registers for the step (cpu/register_row.hpp).
+            RegisterRow<num_post> current(in_syn), voltage(v);
+            for (std::size_t r = first; r < records.size(); ++r) {
+                const float* row = weights + std::size_t(records[r].id) * num_post;
                 const auto f = factors[r - first];
-                for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) {
-                    in_syn[k] += w * f.current;
-                    v[k] += w * f.voltage;
-                });
+                current.add_scaled(row, f.current);
+                voltage.add_scaled(row, f.voltage);
             }
-            events += synapse_count<Conn::connectivity_type::kind>(b.storage, num_post, spike.id);
+            current.store(in_syn);
+            voltage.store(v);
+            events = (records.size() - first) * num_post;
+        } else {
+            for (std::size_t r = first; r < std::min(records.size(), first + row_prefetch_distance); ++r)
+                prefetch_synapse_row<kind>(b.storage, num_post, records[r].id, weights);
+            for (std::size_t r = first; r < records.size(); ++r) {
+                if (r + row_prefetch_distance < records.size())
+                    prefetch_synapse_row<kind>(b.storage, num_post, records[r + row_prefetch_distance].id, weights);
+                const SpikeRecord& spike = records[r];
+                if constexpr (is_input_model<PreModel>) {
+                    // Input spikes sit at the end of their step: the whole weight, no voltage.
+                    for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) { in_syn[k] += w; });
+                } else {
+                    const auto f = factors[r - first];
+                    for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t, float w) {
+                        in_syn[k] += w * f.current;
+                        v[k] += w * f.voltage;
+                    });
+                }
+                events += synapse_count<Conn::connectivity_type::kind>(b.storage, num_post, spike.id);
+            }
         }
         b.events[lane] += events;
     }
@@ -512,15 +586,23 @@ private:
         // that fired in this step (each at most once), from the adjoints on entry ...
         float* fired_v_bar = b.fired_v_bar.data() + base;
         float* fired_lambda_v = b.fired_lambda_v.data() + base;
-        for (std::uint32_t r = first; r < last; ++r) {
-            const std::uint32_t i = records[r].id;
-            float g = 0.0f;
-            const float v = incoming(i, g);
-            float lambda = lambda_v[i];
-            const bool first_spike = P == Output && Neuron::is_first_spike_time && b.readout_step[base + i] == step;
-            fired_v_bar[r - first] = Neuron::reverse(dynamics, lambda, v, &records[r], b.u_bar[base + (r - first)],
-                                                     b.regularisation_drive[i], first_spike, g);
-            fired_lambda_v[r - first] = lambda;
+        if constexpr (is_spiking_model<Model>) {
+            // The spikes' reset slopes first, in a loop of their own that vectorises.
+            float* reset_slope = b.reset_slope.data() + base;
+            const SpikeRecord* spikes = records.data() + first;
+            SPIKEGRAPH_INDEPENDENT_ITERATIONS
+            for (std::uint32_t r = 0; r < last - first; ++r) reset_slope[r] = Neuron::reset_slope(dynamics, spikes[r].offset);
+            for (std::uint32_t r = first; r < last; ++r) {
+                const std::uint32_t i = records[r].id;
+                float g = 0.0f;
+                const float v = incoming(i, g);
+                float lambda = lambda_v[i];
+                const bool first_spike = P == Output && Neuron::is_first_spike_time && b.readout_step[base + i] == step;
+                fired_v_bar[r - first] = Neuron::reverse_fired(dynamics, lambda, v, records[r], reset_slope[r - first],
+                                                               b.u_bar[base + (r - first)], b.regularisation_drive[i],
+                                                               first_spike, g);
+                fired_lambda_v[r - first] = lambda;
+            }
         }
         // ... then every neuron as if it had not fired ...
         SPIKEGRAPH_INDEPENDENT_ITERATIONS
@@ -548,6 +630,7 @@ private:
     // How many spikes ahead propagate() and reverse_propagate() ask for their rows.
     static constexpr std::size_t row_prefetch_distance = 2;
     SpikeRegularisation regularisation_{};
+    std::vector<float> lane_readout_gradient_;  // run_and_backward(): dL/d(readout), [lane][neuron]
 };
 
 }  // namespace spikegraph::cpu_backend
