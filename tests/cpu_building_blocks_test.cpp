@@ -1,10 +1,12 @@
 // Building blocks of the CPU training simulators against plain references
 // written here: compaction of the neurons that crossed, the row sums in
-// InterleavedSum order, and readout dynamics bound to a step.
+// InterleavedSum order, row adds with their targets in registers, and
+// readout dynamics bound to a step.
 #include <catch2/catch.hpp>
 
 #include <spikegraph/spikegraph.hpp>
 #include <spikegraph/cpu/crossed_neurons.hpp>
+#include <spikegraph/cpu/register_row.hpp>
 #include <spikegraph/cpu/synapse_rows.hpp>
 
 #include <cmath>
@@ -118,4 +120,68 @@ TEST_CASE("a readout bound to a step weighs that step as the unbound one does", 
     // Readouts with nothing per step come back unchanged.
     const auto sum = sg::readout_at_step(sg::SumVar<>{}.dynamics(1.0f, 100), 5);
     CHECK(sum.value_weight(5) == 1.0f);
+}
+
+// Rows added spike by spike in memory, the plain way.
+template <std::size_t N>
+void check_register_rows(std::mt19937& random) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const std::size_t rows = 9;
+    std::vector<float> weights(rows * N), start(N + 1), scales(rows);
+    for (auto& w : weights) w = normal(random);
+    for (auto& x : start) x = normal(random);
+    for (auto& c : scales) c = normal(random);
+    for (std::size_t count = 0; count <= rows; ++count) {
+        INFO("N " << N << ", rows " << count);
+        std::vector<float> scaled = start, summed = start;
+        for (std::size_t r = 0; r < count; ++r)
+            for (std::size_t k = 0; k < N; ++k) {
+                scaled[k] += weights[r * N + k] * scales[r];
+                summed[k] += weights[(rows - 1 - r) * N + k];
+            }
+        std::vector<float> registers = start;
+        cpu::RegisterRow<N> row(registers.data());
+        for (std::size_t r = 0; r < count; ++r) row.add_scaled(weights.data() + r * N, scales[r]);
+        row.store(registers.data());
+        CHECK(registers == scaled);  // bit for bit, the guard element N untouched
+        if constexpr (N <= cpu::RegisterRow<1>::max_size) {
+            std::vector<float> added = start;
+            cpu::RegisterRow<N> sum(added.data());
+            for (std::size_t r = 0; r < count; ++r) sum.add(weights.data() + (rows - 1 - r) * N);
+            sum.store(added.data());
+            CHECK(added == summed);
+        }
+    }
+}
+
+template <std::size_t N>
+void check_add_rows(std::mt19937& random) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const std::size_t rows = 7;
+    std::vector<float> weights(rows * N), start(N + 1);
+    for (auto& w : weights) w = normal(random);
+    for (auto& x : start) x = normal(random);
+    const std::vector<std::size_t> order{4, 0, 6, 2, 5, 1, 3};
+    for (std::size_t count = 0; count <= rows; ++count) {
+        INFO("N " << N << ", rows " << count);
+        std::vector<float> reference = start, blocks = start;
+        for (std::size_t r = 0; r < count; ++r)
+            for (std::size_t k = 0; k < N; ++k) reference[k] += weights[order[r] * N + k];
+        cpu::add_rows<N>(blocks.data(), count, [&](std::size_t r) { return weights.data() + order[r] * N; });
+        CHECK(blocks == reference);
+    }
+}
+
+TEST_CASE("rows added with their targets in registers equal the plain loops bit for bit", "[cpu][register_row]") {
+    std::mt19937 random(11);
+    check_register_rows<1>(random);
+    check_register_rows<7>(random);
+    check_register_rows<8>(random);
+    check_register_rows<20>(random);
+    check_register_rows<33>(random);
+    check_register_rows<64>(random);
+    check_add_rows<5>(random);
+    check_add_rows<64>(random);
+    check_add_rows<256>(random);
+    check_add_rows<300>(random);
 }

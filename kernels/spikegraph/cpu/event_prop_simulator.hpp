@@ -422,7 +422,7 @@ private:
         std::uint64_t events = 0;
         constexpr auto kind = Conn::connectivity_type::kind;
         const float* weights = b.storage.weights.data();
-        if constexpr (!is_input_model<PreModel> && kind == ConnectivityKind::dense && num_post <= RegisterRow<1>::max_size) {
+        if constexpr (!is_input_model<PreModel> && kind == ConnectivityKind::dense && num_post <= 32) {
             // A short row (a readout's): its targets in registers for the step (cpu/register_row.hpp).
             RegisterRow<num_post> current(in_syn), voltage(v);
             for (std::size_t r = first; r < records.size(); ++r) {
@@ -434,6 +434,12 @@ private:
             current.store(in_syn);
             voltage.store(v);
             events = (records.size() - first) * num_post;
+        } else if constexpr (is_input_model<PreModel> && kind == ConnectivityKind::dense) {
+            // Whole weights, no voltage (input spikes sit at the end of their step), 64 targets at a time in registers.
+            const SpikeRecord* spikes = records.data() + first;
+            const std::size_t count = records.size() - first;
+            add_rows<num_post>(in_syn, count, [&](std::size_t r) { return weights + std::size_t(spikes[r].id) * num_post; });
+            events = count * num_post;
         } else {
             for (std::size_t r = first; r < std::min(records.size(), first + row_prefetch_distance); ++r)
                 prefetch_synapse_row<kind>(b.storage, num_post, records[r].id, weights);
