@@ -1,12 +1,13 @@
 // Building blocks of the CPU training simulators against plain references
 // written here: compaction of the neurons that crossed, the row sums in
-// InterleavedSum order, row adds with their targets in registers, and
-// readout dynamics bound to a step.
+// InterleavedSum order, row adds with their targets in registers, the
+// one-pass adjoint of short rows, and readout dynamics bound to a step.
 #include <catch2/catch.hpp>
 
 #include <spikegraph/spikegraph.hpp>
 #include <spikegraph/cpu/crossed_neurons.hpp>
 #include <spikegraph/cpu/register_row.hpp>
+#include <spikegraph/cpu/short_row_adjoint.hpp>
 #include <spikegraph/cpu/synapse_rows.hpp>
 
 #include <cmath>
@@ -185,3 +186,57 @@ TEST_CASE("rows added with their targets in registers equal the plain loops bit 
     check_add_rows<256>(random);
     check_add_rows<300>(random);
 }
+
+#if defined(__GNUC__) && !defined(__CUDACC__)
+// Against the generic loop of EventPropSimulator::reverse_propagate: the
+// gradient row in plain float arithmetic and dL/d(offset) by weighted_row_sum.
+template <std::size_t N>
+void check_short_row_adjoint(std::mt19937& random) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const std::size_t pre = 11, count = 9;
+    sg::detail::ConnectionStorage storage;
+    storage.weights.resize(pre * N);
+    for (auto& w : storage.weights) w = normal(random);
+    std::vector<float> lambda_j(N), lambda_v(N), gradient(pre * N);
+    for (auto& x : lambda_j) x = normal(random);
+    for (auto& x : lambda_v) x = normal(random);
+    for (auto& x : gradient) x = normal(random);
+    lambda_j[N / 2] = 0.0f;  // zeros and negative zeros keep their sign as in the generic loop
+    lambda_v[N / 2] = -0.0f;
+    std::vector<sg::EventPropSpikeRecord> spikes;
+    std::vector<sg::ExponentialArrival::Factors> factors;
+    const std::uint32_t ids[count] = {3, 0, 10, 7, 3, 5, 1, 9, 2};  // neuron 3 twice: its row is added twice
+    for (std::size_t r = 0; r < count; ++r) {
+        spikes.push_back({ids[r], 0.5f, 0.0f, 0.0f});
+        factors.push_back({normal(random), normal(random), normal(random), normal(random)});
+    }
+    factors[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    std::vector<float> u_bar(count), reference_u_bar(count);
+    for (std::size_t r = 0; r < count; ++r) u_bar[r] = reference_u_bar[r] = normal(random);
+    std::vector<float> reference_gradient = gradient;
+    for (std::size_t r = 0; r < count; ++r) {
+        const auto f = factors[r];
+        for (std::size_t k = 0; k < N; ++k)
+            reference_gradient[ids[r] * N + k] += f.current * lambda_j[k] + f.voltage * lambda_v[k];
+        reference_u_bar[r] += cpu::weighted_row_sum<sg::ConnectivityKind::dense, N>(storage, ids[r], [&](std::size_t k) {
+            return f.d_current_d_u * lambda_j[k] + f.d_voltage_d_u * lambda_v[k];
+        });
+    }
+    cpu::reverse_propagate_short_rows<N>(storage.weights.data(), gradient.data(), lambda_j.data(), lambda_v.data(),
+                                         spikes.data(), count, factors.data(), u_bar.data());
+    INFO("N " << N);
+    CHECK(gradient == reference_gradient);
+    CHECK(u_bar == reference_u_bar);
+}
+
+TEST_CASE("the one-pass adjoint of short rows equals the generic loop bit for bit", "[cpu][short_rows]") {
+    STATIC_REQUIRE(cpu::short_row_adjoint_available);
+    std::mt19937 random(13);
+    for (int repeat = 0; repeat < 3; ++repeat) {
+        check_short_row_adjoint<8>(random);
+        check_short_row_adjoint<13>(random);
+        check_short_row_adjoint<20>(random);
+        check_short_row_adjoint<32>(random);
+    }
+}
+#endif

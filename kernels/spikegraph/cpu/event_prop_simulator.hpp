@@ -19,6 +19,7 @@
 #include <spikegraph/cpu/denormals.hpp>
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cpu/register_row.hpp>
+#include <spikegraph/cpu/short_row_adjoint.hpp>
 #include <spikegraph/cpu/simulator.hpp>
 #include <spikegraph/cpu/synapse_rows.hpp>
 #include <spikegraph/cpu/thread_pool.hpp>
@@ -542,21 +543,29 @@ private:
         };
         [[maybe_unused]] const ExponentialArrival::Factors* factors = nullptr;
         if constexpr (!is_input_model<PreModel>) factors = compute_step_factors<C>(lane, first, last);
-        for (std::uint32_t r = first; r < std::min<std::uint32_t>(last, first + row_prefetch_distance); ++r) prefetch(r);
-        for (std::uint32_t r = first; r < last; ++r) {
-            if (r + row_prefetch_distance < last) prefetch(r + row_prefetch_distance);
-            const SpikeRecord& spike = records[r];
-            if constexpr (is_input_model<PreModel>) {
-                for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) { gradient[e] += lambda_j[k]; });
-            } else {
-                const auto f = factors[r - first];
-                for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) {
-                    gradient[e] += f.current * lambda_j[k] + f.voltage * lambda_v[k];
-                });
-                pre.u_bar[lane * Conn::pre_type::size + (r - first)] +=
-                    weighted_row_sum<kind, num_post>(b.storage, spike.id, [&](std::size_t k) {
+        [[maybe_unused]] float* u_bar = nullptr;  // dL/d(offset) of the step's spikes, by position
+        if constexpr (!is_input_model<PreModel>) u_bar = pre.u_bar.data() + lane * Conn::pre_type::size;
+        if constexpr (!is_input_model<PreModel> && kind == ConnectivityKind::dense && num_post >= 8 && num_post <= 32 &&
+                      short_row_adjoint_available) {
+            // A short row (a readout's): one vector pass per spike (cpu/short_row_adjoint.hpp), same floats.
+            reverse_propagate_short_rows<num_post>(b.storage.weights.data(), gradient, lambda_j, lambda_v,
+                                                   records.data() + first, last - first, factors, u_bar);
+        } else {
+            for (std::uint32_t r = first; r < std::min<std::uint32_t>(last, first + row_prefetch_distance); ++r) prefetch(r);
+            for (std::uint32_t r = first; r < last; ++r) {
+                if (r + row_prefetch_distance < last) prefetch(r + row_prefetch_distance);
+                const SpikeRecord& spike = records[r];
+                if constexpr (is_input_model<PreModel>) {
+                    for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) { gradient[e] += lambda_j[k]; });
+                } else {
+                    const auto f = factors[r - first];
+                    for_each_synapse<C>(spike.id, [&](std::size_t k, std::size_t e, float) {
+                        gradient[e] += f.current * lambda_j[k] + f.voltage * lambda_v[k];
+                    });
+                    u_bar[r - first] += weighted_row_sum<kind, num_post>(b.storage, spike.id, [&](std::size_t k) {
                         return f.d_current_d_u * lambda_j[k] + f.d_voltage_d_u * lambda_v[k];
                     });
+                }
             }
         }
     }
