@@ -176,10 +176,7 @@ public:
     // run; returns the sum of their losses. outputs receives their readouts ([lane][output]).
     template <DatasetType D>
     double train_batch(const D& data, std::span<const std::size_t> indices, std::vector<float>& outputs) {
-        this->simulator().zero_gradients();
-        const double loss = batch_loss(labels_of(data, indices), outputs, true);
-        apply_gradients();
-        return loss;
+        return train_after_run(labels_of(data, indices), outputs);
     }
 
 private:
@@ -222,7 +219,12 @@ private:
             }
         }
         sim.run();
-        sim.zero_gradients();
+        return train_after_run(labels, outputs);
+    }
+
+    // train_batch()'s step: gradients of the batch just run, then the optimiser.
+    double train_after_run(std::span<const std::int32_t> labels, std::vector<float>& outputs) {
+        this->simulator().zero_gradients();
         const double loss = batch_loss(labels, outputs, true);
         apply_gradients();
         return loss;

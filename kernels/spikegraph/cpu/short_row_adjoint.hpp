@@ -45,7 +45,7 @@ void reverse_propagate_short_rows(const float* weights, float* gradient, const f
         float* g = gradient + row;
         const float* w = weights + row;
         const ExponentialArrival::Factors f = factors[r];
-        Chunk partial;
+        Chunk partial = {};  // InterleavedSum's partials, from zero as weighted_row_sum's
 #pragma GCC unroll 4
         for (std::size_t c = 0; c < chunks; ++c) {
             Chunk g_chunk, w_chunk;
@@ -53,9 +53,7 @@ void reverse_propagate_short_rows(const float* weights, float* gradient, const f
             g_chunk += f.current * adjoint_j[c] + f.voltage * adjoint_v[c];
             std::memcpy(g + 8 * c, &g_chunk, sizeof(Chunk));
             std::memcpy(&w_chunk, w + 8 * c, sizeof(Chunk));
-            const Chunk term = w_chunk * (f.d_current_d_u * adjoint_j[c] + f.d_voltage_d_u * adjoint_v[c]);
-            if (c == 0) partial = term;
-            else partial += term;
+            partial += w_chunk * (f.d_current_d_u * adjoint_j[c] + f.d_voltage_d_u * adjoint_v[c]);
         }
         detail::InterleavedSum sum;
         std::memcpy(sum.partial, &partial, sizeof sum.partial);
