@@ -114,13 +114,15 @@ inline std::size_t parse_count(std::string_view option, const char* text) {
     return std::size_t(value);
 }
 
-inline double parse_positive_number(std::string_view option, const char* text) {
+inline double parse_number(std::string_view option, const char* text, bool zero_allowed) {
     char* end = nullptr;
     const double value = std::strtod(text, &end);
-    if (end == text || *end != '\0' || !(value > 0.0) || !std::isfinite(value))
-        throw sg::InvalidArgument(std::string(option) + " needs a positive number, got '" + text + "'");
+    if (end == text || *end != '\0' || !(zero_allowed ? value >= 0.0 : value > 0.0) || !std::isfinite(value))
+        throw sg::InvalidArgument(std::string(option) + " needs a " + (zero_allowed ? "non-negative" : "positive") +
+                                  " number, got '" + text + "'");
     return value;
 }
+inline double parse_positive_number(std::string_view option, const char* text) { return parse_number(option, text, false); }
 
 // ---------------------------------------------------------------------------
 // JSON lines

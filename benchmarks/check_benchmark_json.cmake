@@ -12,7 +12,7 @@ endif()
 set(_ok_peer "standin=echo '{\"peer\": \"standin\", \"status\": \"ok\", \"samples_per_s\": 50, \"version\": \"0\"}' #")
 set(_missing_peer "missing=echo '{\"peer\": \"missing\", \"status\": \"unavailable\", \"reason\": \"not installed\"}'; exit 3 #")
 execute_process(
-  COMMAND "${PROGRAM}" --timesteps 20 --examples 8 --batch 4 --repeats 1 --threads 1
+  COMMAND "${PROGRAM}" --timesteps 20 --examples 8 --batch 4 --repeats 1 --seconds 0.2 --threads 1
           --memory-bandwidth-gbs 10 --peer "${_ok_peer}" --peer "${_missing_peer}"
   OUTPUT_VARIABLE _out ERROR_VARIABLE _err RESULT_VARIABLE _rc TIMEOUT 50)
 if(NOT _rc EQUAL 0)
@@ -48,6 +48,10 @@ foreach(_line IN ITEMS "${_with_ratio}" "${_without_ratio}")
   _json_get(_timesteps "${_line}" timesteps)
   if(NOT _timesteps EQUAL 20)
     message(FATAL_ERROR "timesteps is ${_timesteps}, expected 20")
+  endif()
+  _json_get(_trials "${_line}" trials)
+  if(NOT _trials GREATER 0)
+    message(FATAL_ERROR "trials is ${_trials}, expected at least 1:\n${_line}")
   endif()
 endforeach()
 

@@ -1,7 +1,8 @@
 // Building blocks of the CPU training simulators against plain references
 // written here: compaction of the neurons that crossed, the row sums in
 // InterleavedSum order, row adds with their targets in registers, the
-// one-pass adjoint of short rows, and readout dynamics bound to a step.
+// one-pass adjoint of short rows, readout dynamics bound to a step, and the
+// thread pool.
 #include <catch2/catch.hpp>
 
 #include <spikegraph/spikegraph.hpp>
@@ -9,11 +10,16 @@
 #include <spikegraph/cpu/register_row.hpp>
 #include <spikegraph/cpu/short_row_adjoint.hpp>
 #include <spikegraph/cpu/synapse_rows.hpp>
+#include <spikegraph/cpu/thread_pool.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace sg = spikegraph;
@@ -240,3 +246,32 @@ TEST_CASE("the one-pass adjoint of short rows equals the generic loop bit for bi
     }
 }
 #endif
+
+// The pool's workers spin between jobs for a while and then sleep: jobs
+// posted back to back reach spinning workers, jobs after a pause wake
+// sleeping ones. Every index must run exactly once either way.
+TEST_CASE("the thread pool runs every index once, to spinning and to sleeping workers", "[cpu][threads]") {
+    for (const unsigned threads : {1u, 2u, 3u}) {
+        INFO("threads " << threads);
+        cpu::ThreadPool pool(threads);
+        CHECK(pool.size() == threads);
+        for (int round = 0; round < 300; ++round) {
+            if (round % 100 == 99) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // past the spin: workers sleep
+            const std::size_t count = std::size_t(round % 23);
+            std::vector<std::atomic<int>> runs(count);
+            pool.parallel_for(count, [&](std::size_t i) { runs[i].fetch_add(1, std::memory_order_relaxed); });
+            for (std::size_t i = 0; i < count; ++i) REQUIRE(runs[i].load() == 1);
+        }
+        // A call that throws: the exception comes back, no index ran twice, and the pool goes on.
+        std::vector<std::atomic<int>> runs(40);
+        CHECK_THROWS_WITH(pool.parallel_for(40, [&](std::size_t i) {
+            runs[i].fetch_add(1);
+            if (i == 17) throw std::runtime_error("index 17");
+        }), "index 17");
+        for (auto& r : runs) CHECK(r.load() <= 1);
+        CHECK(runs[17].load() == 1);
+        std::atomic<std::size_t> sum{0};
+        pool.parallel_for(100, [&](std::size_t i) { sum += i; });
+        CHECK(sum.load() == 4950);
+    }
+}

@@ -181,6 +181,9 @@ public:
 
 private:
     static constexpr bool simulator_has_threads = requires(Simulator& s) { s.parallel_for(std::size_t{1}, [](std::size_t) {}); };
+    // Simulators that sum their lane groups block by block for the optimiser (the CPU training simulators).
+    static constexpr bool simulator_sums_gradient_blocks =
+        requires(Simulator& s, void (*f)(std::size_t, std::size_t, std::span<const float>)) { s.template for_each_gradient_block<0>(f); };
     // Simulators that can run each lane's backward pass right after its
     // forward pass (the CPU EventProp simulator, cpu/event_prop_simulator.hpp).
     static constexpr bool simulator_fuses_lanes = requires(Simulator& s) {
@@ -243,7 +246,15 @@ private:
             }
         };
         for_each_connection([&]<std::size_t C>() {
-            optimiser_.update(C, sim.template mutable_weights<C>(), sim.template gradient<C>(), parallel_for);
+            const std::span<float> weights = sim.template mutable_weights<C>();
+            if constexpr (simulator_sums_gradient_blocks) {
+                // Each block as the simulator finishes summing it (cpu/training_simulator.hpp).
+                sim.template for_each_gradient_block<C>([&](std::size_t first, std::size_t count, std::span<const float> gradient) {
+                    optimiser_.update_range(C, weights, gradient, first, count);
+                });
+            } else {
+                optimiser_.update(C, weights, sim.template gradient<C>(), parallel_for);
+            }
         });
         if constexpr (requires { sim.output_bias_gradient(); })
             if (sim.trains_output_bias())

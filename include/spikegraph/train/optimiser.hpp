@@ -70,7 +70,8 @@ public:
     std::uint64_t steps() const { return steps_; }
     void set_steps(std::uint64_t steps) { steps_ = steps; }
 
-    // Starts the next update (Adam's t += 1); then call update() for each array.
+    // Starts the next update (Adam's t += 1); then call update() (or
+    // update_range() over the whole array) for each array.
     void begin_step() { ++steps_; }
 
     void update(std::size_t array, std::span<float> weights, std::span<const float> gradient) {
@@ -83,33 +84,36 @@ public:
     // weight's update is independent of the others, so the result is the same.
     template <class ParallelFor>
     void update(std::size_t array, std::span<float> weights, std::span<const float> gradient, ParallelFor&& parallel_for) {
-        if (weights.size() != first_.at(array).size() || gradient.size() != weights.size())
-            detail::throw_invalid("optimiser: parameter array ", array, " has ", weights.size(), " weights and ",
-                                  gradient.size(), " gradients, expected ", first_.at(array).size());
+        check_sizes(array, weights.size(), gradient.size());
         constexpr std::size_t block = 16384;
         const std::size_t n = weights.size();
-        float* w = weights.data();
-        const float* g = gradient.data();
-        float* m = first_[array].data();
+        parallel_for((n + block - 1) / block, [&](std::size_t k) {
+            update_range(array, weights, gradient, k * block, std::min(block, n - k * block));
+        });
+    }
+    // Updates weights [first, first + count) of the array from the same range
+    // of gradient, for a caller that produces the gradient block by block.
+    void update_range(std::size_t array, std::span<float> weights, std::span<const float> gradient, std::size_t first,
+                      std::size_t count) {
+        check_sizes(array, weights.size(), gradient.size());
+        if (first > weights.size() || count > weights.size() - first)
+            detail::throw_invalid("optimiser: range [", first, ", ", first + count, ") of parameter array ", array,
+                                  " is outside its ", weights.size(), " weights");
+        float* w = weights.data() + first;
+        const float* g = gradient.data() + first;
+        float* m = first_[array].data() + first;
         if (const auto* adam = std::get_if<Adam>(&optimiser_)) {
-            float* v = second_[array].data();
             const double t = double(steps_ == 0 ? 1 : steps_);
             const AdamStep step{adam->beta1, adam->beta2, adam->epsilon, learning_rate_,
                                 float(1.0 / (1.0 - std::pow(double(adam->beta1), t))),
                                 float(1.0 / (1.0 - std::pow(double(adam->beta2), t)))};
-            parallel_for((n + block - 1) / block, [&](std::size_t k) {
-                const std::size_t first = k * block, count = std::min(block, n - first);
-                step.apply(w + first, g + first, m + first, v + first, count);
-            });
+            step.apply(w, g, m, second_[array].data() + first, count);
         } else {
             const float momentum = std::get<SGD>(optimiser_).momentum, lr = learning_rate_;
-            parallel_for((n + block - 1) / block, [&](std::size_t k) {
-                const std::size_t first = k * block, end = std::min(n, first + block);
-                for (std::size_t i = first; i < end; ++i) {
-                    m[i] = momentum * m[i] + g[i];
-                    w[i] -= lr * m[i];
-                }
-            });
+            for (std::size_t i = 0; i < count; ++i) {
+                m[i] = momentum * m[i] + g[i];
+                w[i] -= lr * m[i];
+            }
         }
     }
 
@@ -121,6 +125,14 @@ public:
     const Optimiser& optimiser() const { return optimiser_; }
 
 private:
+    void check_sizes(std::size_t array, std::size_t weights, std::size_t gradients) const {
+        if (array >= first_.size())
+            detail::throw_invalid("optimiser: no parameter array ", array, ", it has ", first_.size());
+        if (weights != first_[array].size() || gradients != weights)
+            detail::throw_invalid("optimiser: parameter array ", array, " has ", weights, " weights and ", gradients,
+                                  " gradients, expected ", first_[array].size());
+    }
+
     // One Adam update (Kingma & Ba 2015, with bias correction) of count weights.
     struct AdamStep {
         float beta1, beta2, epsilon, lr, correction1, correction2;

@@ -63,7 +63,7 @@ struct EPropConnectionBuffers {
     Delta::Dynamics synapse{};
     detail::ConnectionStorage storage;
     std::vector<float> in_syn;                 // [lane][post]
-    std::vector<std::vector<float>> gradient;  // per group of lanes
+    mutable std::vector<std::vector<float>> gradient;  // per group of lanes (summed on first read, see TrainingSimulatorBase)
     std::vector<std::uint64_t> events;         // [lane]
 };
 

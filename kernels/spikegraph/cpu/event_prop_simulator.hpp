@@ -72,7 +72,7 @@ struct EventPropConnectionBuffers {
     detail::ConnectionStorage storage;
     std::vector<float> in_syn;                 // [lane][post]
     std::vector<float> lambda_j;               // adjoint of in_syn, [lane][post]
-    std::vector<std::vector<float>> gradient;  // per group of lanes
+    mutable std::vector<std::vector<float>> gradient;  // per group of lanes (summed on first read, see TrainingSimulatorBase)
     // Scratch, [lane][position in the step]: the arrival factors of the
     // presynaptic spikes of the step being propagated. Computed in each pass
     // by compute_step_factors(), a loop that vectorises, rather than kept for the

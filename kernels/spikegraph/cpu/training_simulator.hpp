@@ -54,22 +54,47 @@ public:
         active_lanes_ = load_input_batch<Pop>(std::get<P>(populations_).input, batch, options_.batch_size);
     }
 
-    // dL/dw of connection C summed since zero_gradients(), in the layout of its weights.
+    // dL/dw of connection C summed since zero_gradients(), in the layout of
+    // its weights. The lane groups' sum is taken on the first read after a
+    // backward pass (the buffers are mutable for it: a cache of the sum),
+    // unless for_each_gradient_block() took it already.
     template <std::size_t C>
     std::span<const float> gradient() const {
         const auto& b = std::get<C>(connections_);
         if (b.gradient.empty()) return {};
+        if (unsummed_groups_[C]) {
+            for (std::size_t k = 0; k < gradient_blocks<C>(); ++k) sum_gradient_block<C>(k);
+            unsummed_groups_[C] = false;
+        }
         return b.gradient[0];
     }
+    // f(first, count, gradient) over connection C's gradient in blocks, on
+    // the simulator's threads; gradient is the whole of gradient<C>(), its
+    // range [first, first + count) complete when f sees it. For the
+    // optimiser: each block of the lane groups' sum is still in cache when
+    // f reads it, and summing and updating take one pass over memory and one
+    // wake of the threads instead of two (docs/architecture.md, 2026-11-24).
+    template <std::size_t C, class F>
+    void for_each_gradient_block(F&& f) {
+        ensure_gradient_groups();
+        const std::span<const float> summed = std::get<C>(connections_).gradient[0];
+        const bool unsummed = unsummed_groups_[C];
+        pool_.parallel_for(gradient_blocks<C>(), [&](std::size_t k) {
+            if (unsummed) sum_gradient_block<C>(k);
+            const std::size_t first = k * gradient_block;
+            f(first, std::min(gradient_block, summed.size() - first), summed);
+        });
+        unsummed_groups_[C] = false;
+    }
     void zero_gradients() {
-        // Groups other than 0 are left zero by accumulate_gradients' sum,
-        // unless a lane's pass threw before it: only then are they cleared
-        // again (a full pass over every copy costs as much as the sum).
+        // Groups other than 0 are left zero by the sum, so only group 0 is
+        // cleared, unless a sum is still to come (or a lane's pass threw
+        // before it): a pass over every copy costs as much as the sum.
         for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
             for (std::size_t g = 0; g < b.gradient.size(); ++g)
-                if (g == 0 || group_copies_dirty_) std::fill(b.gradient[g].begin(), b.gradient[g].end(), 0.0f);
+                if (g == 0 || unsummed_groups_[C]) std::fill(b.gradient[g].begin(), b.gradient[g].end(), 0.0f);
+            unsummed_groups_[C] = false;
         });
-        group_copies_dirty_ = false;
     }
 
     template <std::size_t C>
@@ -153,29 +178,17 @@ protected:
         });
     }
     // Runs lane_gradient(lane, group) for every active lane, groups in
-    // parallel, then sums the groups into group 0 in a fixed order.
+    // parallel. The groups are summed into group 0, in a fixed order, when
+    // the gradient is first read (gradient(), for_each_gradient_block()).
     template <class LaneGradient>
     void accumulate_gradients(LaneGradient&& lane_gradient) {
         const std::size_t groups = gradient_groups();
         ensure_gradient_groups();
-        group_copies_dirty_ = true;
+        unsummed_groups_.fill(groups > 1);
         pool_.parallel_for(groups, [&](std::size_t group) {
             for (std::size_t lane = group * active_lanes_ / groups; lane < (group + 1) * active_lanes_ / groups; ++lane)
                 lane_gradient(lane, group);
         });
-        for_each_buffer(connections_, [&]<std::size_t C>(auto& b) {
-            const std::size_t n = b.storage.weights.size();
-            constexpr std::size_t block = 4096;
-            pool_.parallel_for((n + block - 1) / block, [&](std::size_t k) {
-                const std::size_t end = std::min(n, (k + 1) * block);
-                for (std::size_t g = 1; g < groups; ++g)
-                    for (std::size_t i = k * block; i < end; ++i) {
-                        b.gradient[0][i] += b.gradient[g][i];
-                        b.gradient[g][i] = 0.0f;
-                    }
-            });
-        });
-        group_copies_dirty_ = false;
     }
 
     void prepare_recording() {
@@ -208,7 +221,26 @@ protected:
     typename ConnectionBuffersOf<Net, ConnectionBuffers>::type connections_;
     using TrainingRecordings<Net::num_populations>::spike_recording_, TrainingRecordings<Net::num_populations>::recorded_spikes_;
     mutable std::vector<std::uint64_t> totals_scratch_;
-    bool group_copies_dirty_ = false;  // whether gradient groups 1.. may hold values (see zero_gradients)
+
+private:
+    static constexpr std::size_t gradient_block = 4096;
+    template <std::size_t C>
+    std::size_t gradient_blocks() const {
+        return (std::get<C>(connections_).storage.weights.size() + gradient_block - 1) / gradient_block;
+    }
+    // Block k of connection C: group 0 += groups 1, 2, ... in that order, which then hold zeros.
+    template <std::size_t C>
+    void sum_gradient_block(std::size_t k) const {
+        auto& gradient = std::get<C>(connections_).gradient;
+        const std::size_t first = k * gradient_block, end = std::min(gradient[0].size(), first + gradient_block);
+        for (std::size_t g = 1; g < gradient.size(); ++g)
+            for (std::size_t i = first; i < end; ++i) {
+                gradient[0][i] += gradient[g][i];
+                gradient[g][i] = 0.0f;
+            }
+    }
+    // Per connection: whether gradient groups 1.. may hold values not yet summed into group 0.
+    mutable std::array<bool, num_connections> unsummed_groups_{};
 };
 
 }  // namespace spikegraph::cpu_backend
