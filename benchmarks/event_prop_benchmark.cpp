@@ -14,8 +14,9 @@
 // reference is a quoted number, not measured in this run, and is labelled so.
 // Each --peer NAME=CMD (e.g. "snntorch=python3 benchmarks/peers/snntorch_peer.py")
 // is run on the same spike trains (written for it to --inputs-dir or a temp
-// directory) after spikegraph's measurement, and its line carries the peer's
-// samples/s and ratio_vs_peer. --memory-bandwidth-gbs adds the roofline fields.
+// directory) between two halves of spikegraph's measurement (--seconds each),
+// and its line carries the peer's samples/s and ratio_vs_peer.
+// --memory-bandwidth-gbs adds the roofline fields.
 //
 //   event_prop_benchmark [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0]
 //                        [--repeats 3] [--seconds 3] [--peer NAME=CMD]... [--inputs-dir DIR] [--memory-bandwidth-gbs B]
@@ -152,21 +153,24 @@ Figures trial(const sg::SpikeDataset& data, int timesteps, const Options& option
     return f;
 }
 
-// Trials until options.seconds have passed (at least one): a pass at
-// T = 100 takes tens of milliseconds, where a busy host's hiccups move a
-// median of three passes by a third. The figure is the median over all timed
-// passes, as the peers report the median over about ten seconds of steps.
-Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& options) {
-    std::vector<double> seconds;
+// Trials until options.seconds have passed (at least one), their timed
+// passes appended to seconds: a pass at T = 100 takes tens of milliseconds,
+// where a busy host's hiccups move a median of three passes by a third.
+Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& options, std::vector<double>& seconds) {
     const auto start = std::chrono::steady_clock::now();
     Figures f;
     do f = trial(data, timesteps, options, seconds);
     while (benchmark_support::seconds_since(start) < options.seconds);
-    f.trials = unsigned(seconds.size() / options.repeats);
-    const double median = benchmark_support::median(seconds);
-    f.samples_per_s = double(data.size()) / median;
-    f.synaptic_events_per_s = double(f.synaptic_events) / median;
     return f;
+}
+
+// The figure: the median over all timed passes (the peers report the median
+// over about ten seconds of steps).
+void set_speed(Figures& f, const std::vector<double>& seconds, std::size_t examples, unsigned repeats) {
+    f.trials = unsigned(seconds.size() / repeats);
+    const double median = benchmark_support::median(seconds);
+    f.samples_per_s = double(examples) / median;
+    f.synaptic_events_per_s = double(f.synaptic_events) / median;
 }
 
 }  // namespace
@@ -197,7 +201,21 @@ int main(int argc, char** argv) try {
             benchmark_support::poisson_dataset(examples, num_inputs, num_outputs, timesteps, dt, input_rate_hz, data_seed);
         std::fprintf(stderr, "event_prop_benchmark: T = %d, %zu examples, batch %zu, %u threads\n", timesteps, examples,
                      options.batch, threads);
-        const Figures f = measure(data, timesteps, options);  // the model is gone before any peer runs
+        // spikegraph is timed before and after the peers, so that a host
+        // whose speed drifts over the minutes of a run cannot favour either
+        // side; the models are gone before any peer runs.
+        std::vector<double> seconds;
+        Figures f = measure(data, timesteps, options, seconds);
+        std::vector<benchmark_support::PeerResult> peers;
+        if (!options.common.peers.empty()) {
+            const benchmark_support::PeerInputsDirectory directory(options.common, "event_prop_T" + std::to_string(timesteps));
+            benchmark_support::write_peer_inputs(directory.path(), "event_prop", data, timesteps, dt, options.batch,
+                                                 input_rate_hz, data_seed, learning_rate, network_json());
+            peers = benchmark_support::run_peers(options.common, "event_prop", directory.path(), timesteps, options.batch,
+                                                 threads);
+            measure(data, timesteps, options, seconds);
+        }
+        set_speed(f, seconds, examples, options.repeats);
 
         benchmark_support::JsonLine line;
         line.add("benchmark", "event_prop_train")
@@ -224,15 +242,6 @@ int main(int argc, char** argv) try {
             line.add("mlgenn_cpu_quoted_samples_per_s", mlgenn, 4)
                 .add("mlgenn_quoted_note", "issue 4, batch 1, not measured here")
                 .add("ratio_vs_mlgenn_quoted", f.samples_per_s / mlgenn, 3);
-
-        std::vector<benchmark_support::PeerResult> peers;
-        if (!options.common.peers.empty()) {
-            const benchmark_support::PeerInputsDirectory directory(options.common, "event_prop_T" + std::to_string(timesteps));
-            benchmark_support::write_peer_inputs(directory.path(), "event_prop", data, timesteps, dt, options.batch,
-                                                 input_rate_hz, data_seed, learning_rate, network_json());
-            peers = benchmark_support::run_peers(options.common, "event_prop", directory.path(), timesteps, options.batch,
-                                                 threads);
-        }
         benchmark_support::print_with_peers(line, peers, f.samples_per_s);
     }
     return 0;
