@@ -481,4 +481,17 @@ private:
     std::filesystem::path path_, temporary_root_;
 };
 
+// A configuration's peer runs, as every benchmark program does them: its
+// inputs written for the peers (write_peer_inputs) into its directory, then
+// each --peer run on them (run_peers). None without --peer.
+inline std::vector<PeerResult> run_peers_on(const CommonOptions& options, std::string_view benchmark,
+                                            const std::string& configuration, const sg::SpikeDataset& data, int timesteps,
+                                            float dt, std::size_t batch, double rate_hz, std::uint64_t seed,
+                                            double learning_rate, std::string_view network_json, unsigned threads) {
+    if (options.peers.empty()) return {};
+    const PeerInputsDirectory directory(options, configuration);
+    write_peer_inputs(directory.path(), benchmark, data, timesteps, dt, batch, rate_hz, seed, learning_rate, network_json);
+    return run_peers(options, benchmark, directory.path(), timesteps, batch, threads);
+}
+
 }  // namespace benchmark_support

@@ -209,14 +209,9 @@ int main(int argc, char** argv) try {
                 .add("mlgenn_quoted_note", "issue 5, batch 1, flush-to-zero, not measured here")
                 .add("ratio_vs_mlgenn_quoted", f.samples_per_s / mlgenn_quoted_samples_per_s, 3);
 
-        std::vector<benchmark_support::PeerResult> peers;
-        if (!options.common.peers.empty()) {
-            const benchmark_support::PeerInputsDirectory directory(options.common, "eprop_T" + std::to_string(timesteps));
-            benchmark_support::write_peer_inputs(directory.path(), "eprop", data, timesteps, dt, options.batch,
-                                                 input_rate_hz, data_seed, learning_rate, network_json());
-            peers = benchmark_support::run_peers(options.common, "eprop", directory.path(), timesteps, options.batch,
-                                                 threads);
-        }
+        const std::vector<benchmark_support::PeerResult> peers = benchmark_support::run_peers_on(
+            options.common, "eprop", "eprop_T" + std::to_string(timesteps), data, timesteps, dt, options.batch,
+            input_rate_hz, data_seed, learning_rate, network_json(), threads);
         benchmark_support::print_with_peers(line, peers, f.samples_per_s);
     }
     return 0;

@@ -206,15 +206,10 @@ int main(int argc, char** argv) try {
         // side; the models are gone before any peer runs.
         std::vector<double> seconds;
         Figures f = measure(data, timesteps, options, seconds);
-        std::vector<benchmark_support::PeerResult> peers;
-        if (!options.common.peers.empty()) {
-            const benchmark_support::PeerInputsDirectory directory(options.common, "event_prop_T" + std::to_string(timesteps));
-            benchmark_support::write_peer_inputs(directory.path(), "event_prop", data, timesteps, dt, options.batch,
-                                                 input_rate_hz, data_seed, learning_rate, network_json());
-            peers = benchmark_support::run_peers(options.common, "event_prop", directory.path(), timesteps, options.batch,
-                                                 threads);
-            measure(data, timesteps, options, seconds);
-        }
+        const std::vector<benchmark_support::PeerResult> peers = benchmark_support::run_peers_on(
+            options.common, "event_prop", "event_prop_T" + std::to_string(timesteps), data, timesteps, dt, options.batch,
+            input_rate_hz, data_seed, learning_rate, network_json(), threads);
+        if (!options.common.peers.empty()) measure(data, timesteps, options, seconds);
         set_speed(f, seconds, examples, options.repeats);
 
         benchmark_support::JsonLine line;

@@ -394,14 +394,9 @@ int run_benchmark(const Options& o) {
                      o.batch, threads);
         const Measured m = measure(o, data, warm_up, timesteps, examples, threads);  // the model is gone before any peer runs
 
-        std::vector<benchmark_support::PeerResult> peers;
-        if (!o.common.peers.empty()) {
-            const benchmark_support::PeerInputsDirectory directory(o.common, "inference_T" + std::to_string(timesteps));
-            benchmark_support::write_peer_inputs(directory.path(), "inference", data, timesteps, dt, o.batch,
-                                                 1000.0 * input_rate_per_ms, 0x5eed0000u + std::uint64_t(timesteps), 0.0,
-                                                 network_json());
-            peers = benchmark_support::run_peers(o.common, "inference", directory.path(), timesteps, o.batch, threads);
-        }
+        const std::vector<benchmark_support::PeerResult> peers = benchmark_support::run_peers_on(
+            o.common, "inference", "inference_T" + std::to_string(timesteps), data, timesteps, dt, o.batch,
+            1000.0 * input_rate_per_ms, 0x5eed0000u + std::uint64_t(timesteps), 0.0, network_json(), threads);
         benchmark_support::print_with_peers(m.line, peers, m.samples_per_s);
         for (const auto& reference : m.reference_lines) reference.print();
     }

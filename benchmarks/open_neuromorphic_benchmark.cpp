@@ -226,14 +226,9 @@ void run_size(const Options& options, unsigned threads) {
         .add("weights_mib", double(N * N * sizeof(float)) / (1 << 20), 4);
     benchmark_support::add_roofline(line, f.synaptic_events_per_s, options.common.memory_bandwidth_gb_s);
 
-    std::vector<benchmark_support::PeerResult> peers;
-    if (!options.common.peers.empty()) {
-        const benchmark_support::PeerInputsDirectory directory(options.common, "open_neuromorphic_n" + std::to_string(N));
-        benchmark_support::write_peer_inputs(directory.path(), "open_neuromorphic", data, options.timesteps, dt,
-                                             options.batch, input_rate_hz, data_seed + N, learning_rate, network_json<N>());
-        peers = benchmark_support::run_peers(options.common, "open_neuromorphic", directory.path(), options.timesteps,
-                                             options.batch, threads);
-    }
+    const std::vector<benchmark_support::PeerResult> peers = benchmark_support::run_peers_on(
+        options.common, "open_neuromorphic", "open_neuromorphic_n" + std::to_string(N), data, options.timesteps, dt,
+        options.batch, input_rate_hz, data_seed + N, learning_rate, network_json<N>(), threads);
     benchmark_support::print_with_peers(line, peers, f.samples_per_s);
 }
 
