@@ -36,6 +36,18 @@
 
 namespace spikegraph::cpu_backend {
 
+// The loops over a step's spikes (about 14 of 256 neurons at 56 Hz) run over
+// whole 16-float vectors: the entries past the count hold stale scratch (zero
+// or an earlier step's), are computed and never read. Without the padding a
+// count below the vector width runs entirely in the compiler's scalar
+// remainder loop.
+inline constexpr std::size_t whole_vectors(std::size_t count) { return (count + 15) / 16 * 16; }
+
+// Columns of a population's fire scratch: its variables, V at the step's
+// start, the readout and the bias.
+template <class Model>
+inline constexpr std::size_t fire_scratch_columns = Model::Variables::size + 3;
+
 template <class Pop, std::size_t Index>
 struct EventPropPopulationBuffers {
     using Model = typename Pop::neuron_type;
@@ -60,6 +72,9 @@ struct EventPropPopulationBuffers {
     std::vector<float> fired_v_bar, fired_lambda_v;  // scratch: reverse()'s results for the step's spikes, by position
     std::vector<float> reset_slope;          // scratch: each spike's EventPropNeuron::reset_slope, by position
     std::vector<float> regularisation_drive; // per neuron: dL/dV added at each of its spikes
+    std::vector<float> fire_scratch;         // scratch, [lane][fire_scratch_columns][neuron]: the state of the step's crossing neurons, by position
+    std::vector<std::int32_t> fire_readout_step;  // scratch, [lane][neuron]: their readout_step, by position
+    std::vector<EventPropSpikeRecord> fire_records;  // scratch, [lane][neuron]: their records, by position
     NeuronBiases bias;
 
     std::uint32_t spike_id(std::size_t lane, std::size_t r) const { return records[lane][r].id; }
@@ -79,6 +94,7 @@ struct EventPropConnectionBuffers {
     // whole example (16 bytes a spike that the backward pass waited for).
     // Empty for connections from input populations.
     std::vector<ExponentialArrival::Factors> step_factors;
+    std::vector<float> step_offsets;           // scratch, [lane][position]: the offsets of those spikes
     std::vector<std::uint64_t> events;         // [lane]
 };
 
@@ -134,6 +150,9 @@ public:
                 b.fired_v_bar.assign(lanes * Pop::size, 0.0f);
                 b.fired_lambda_v.assign(lanes * Pop::size, 0.0f);
                 b.reset_slope.assign(lanes * Pop::size, 0.0f);
+                b.fire_scratch.assign(lanes * whole_vectors(Pop::size) * fire_scratch_columns<Model>, 0.0f);
+                b.fire_readout_step.assign(lanes * whole_vectors(Pop::size), -1);
+                b.fire_records.assign(lanes * whole_vectors(Pop::size), {});
             }
         });
         for_each_connection([&]<std::size_t C>(auto& b) {
@@ -148,8 +167,10 @@ public:
             b.in_syn.assign(lanes * Post::size, 0.0f);
             b.lambda_j.assign(lanes * Post::size, 0.0f);
             b.events.assign(lanes, 0);
-            if constexpr (!is_input_model<typename Conn::pre_type::neuron_type>)
-                b.step_factors.assign(lanes * Conn::pre_type::size, {});
+            if constexpr (!is_input_model<typename Conn::pre_type::neuron_type>) {
+                b.step_factors.assign(lanes * whole_vectors(Conn::pre_type::size), {});
+                b.step_offsets.assign(lanes * whole_vectors(Conn::pre_type::size), 0.0f);
+            }
         });
     }
 
@@ -359,27 +380,52 @@ private:
                 const float dt = this->options_.dt;
                 // The ids that crossed, in ascending order as the backward pass needs.
                 const std::uint32_t fired = compact_crossed(crossed, Pop::size);
-                // The records are sized first and written by position, so
-                // that no spike waits on the size the one before it pushed:
-                // the spikes of a step (each an interpolation, a division and
-                // an exponential) then overlap. (GCC does not vectorise this
-                // loop: its loads and stores by neuron id are gathers and
-                // scatters, which it does not emit when tuning for AMD Zen.)
+                // The crossing neurons' state is gathered into contiguous
+                // scratch, fired there in a loop that vectorises (an
+                // interpolation, a division and an exponential a spike, side
+                // by side), and scattered back. GCC does not emit gathers and
+                // scatters when tuning for AMD Zen, so a loop that reads and
+                // writes by neuron id stays scalar.
                 const std::size_t base = records.size();
                 records.resize(base + fired);
                 SpikeRecord* step_records = records.data() + base;
-                SPIKEGRAPH_INDEPENDENT_ITERATIONS
+                constexpr std::size_t padded_size = whole_vectors(Pop::size);
+                float* gathered = b.fire_scratch.data() + lane * padded_size * fire_scratch_columns<Model>;
+                const auto gathered_variables = [&]<std::size_t... V>(std::index_sequence<V...>) {
+                    return std::tuple{(gathered + V * padded_size)...};
+                }(each_variable);
+                float* gathered_v_start = gathered + num_variables * padded_size;
+                float* gathered_readout = gathered_v_start + padded_size;
+                float* gathered_bias = biases != nullptr ? gathered_readout + padded_size : nullptr;
+                std::int32_t* gathered_readout_step = b.fire_readout_step.data() + lane * padded_size;
+                SpikeRecord* gathered_records = b.fire_records.data() + lane * padded_size;
                 for (std::uint32_t f = 0; f < fired; ++f) {
                     const std::size_t i = crossed[f];
+                    [&]<std::size_t... V>(std::index_sequence<V...>) { ((std::get<V>(gathered_variables)[f] = std::get<V>(variables)[i]), ...); }(each_variable);
+                    gathered_v_start[f] = v_start[i];
+                    gathered_readout[f] = readout[i];
+                    gathered_readout_step[f] = readout_step[i];
+                    if (gathered_bias != nullptr) gathered_bias[f] = biases[i];
+                }
+                const std::size_t padded = whole_vectors(fired);
+                SPIKEGRAPH_INDEPENDENT_ITERATIONS
+                for (std::size_t f = 0; f < padded; ++f) {
                     NeuronState<Model> state;
-                    [&]<std::size_t... V>(std::index_sequence<V...>) { ((state[int(V)] = std::get<V>(variables)[i]), ...); }(each_variable);
+                    [&]<std::size_t... V>(std::index_sequence<V...>) { ((state[int(V)] = std::get<V>(gathered_variables)[f]), ...); }(each_variable);
                     SpikeRecord record;
-                    Neuron::fire(neuron_dynamics(dynamics, biases, i), readout_dynamics, state, v_start[i], readout[i],
-                                 readout_step[i], step, dt, record);
-                    record.id = std::uint32_t(i);
-                    step_records[f] = record;
+                    Neuron::fire(neuron_dynamics(dynamics, gathered_bias, f), readout_dynamics, state, gathered_v_start[f],
+                                 gathered_readout[f], gathered_readout_step[f], step, dt, record);
+                    gathered_records[f] = record;
+                    [&]<std::size_t... V>(std::index_sequence<V...>) { ((std::get<V>(gathered_variables)[f] = state[int(V)]), ...); }(each_variable);
+                }
+                for (std::uint32_t f = 0; f < fired; ++f) {
+                    const std::size_t i = crossed[f];
                     ++counts[i];
-                    [&]<std::size_t... V>(std::index_sequence<V...>) { ((std::get<V>(variables)[i] = state[int(V)]), ...); }(each_variable);
+                    step_records[f] = gathered_records[f];
+                    step_records[f].id = std::uint32_t(i);
+                    [&]<std::size_t... V>(std::index_sequence<V...>) { ((std::get<V>(variables)[i] = std::get<V>(gathered_variables)[f]), ...); }(each_variable);
+                    readout[i] = gathered_readout[f];
+                    readout_step[i] = gathered_readout_step[f];
                 }
             }
         }
@@ -478,11 +524,15 @@ private:
         auto& b = std::get<C>(this->connections_);
         const auto arrival = b.arrival;
         const SpikeRecord* spikes = std::get<pre_index>(this->populations_).records[lane].data() + first;
-        ExponentialArrival::Factors* factors = b.step_factors.data() + lane * Conn::pre_type::size;
+        constexpr std::size_t padded_size = whole_vectors(Conn::pre_type::size);
+        ExponentialArrival::Factors* factors = b.step_factors.data() + lane * padded_size;
+        float* offsets = b.step_offsets.data() + lane * padded_size;
         const std::size_t count = last - first;  // at most one spike a neuron in a step
+        for (std::size_t r = 0; r < count; ++r) offsets[r] = spikes[r].offset;
+        const std::size_t padded = whole_vectors(count);
         auto fill = [&]<bool EqualTaus>() {
             SPIKEGRAPH_INDEPENDENT_ITERATIONS
-            for (std::size_t r = 0; r < count; ++r) factors[r] = arrival.template factors_with<EqualTaus>(spikes[r].offset);
+            for (std::size_t r = 0; r < padded; ++r) factors[r] = arrival.template factors_with<EqualTaus>(offsets[r]);
         };
         if (arrival.equal_taus) fill.template operator()<true>();
         else fill.template operator()<false>();
