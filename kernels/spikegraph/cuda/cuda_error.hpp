@@ -25,9 +25,16 @@ private:
 
 namespace cuda_backend {
 
-// Throws CudaError naming `operation` unless status is cudaSuccess.
+// Throws CudaError naming `operation` unless status is cudaSuccess. The
+// runtime also keeps a failed call's error as the thread's last error; it is
+// cleared here, so that a later cudaGetLastError() after a launch does not
+// report this failure again, under that launch's name, once a caller has
+// caught it.
 inline void check(cudaError_t status, const std::string& operation) {
-    if (status != cudaSuccess) throw CudaError(operation, status);
+    if (status != cudaSuccess) {
+        (void)cudaGetLastError();
+        throw CudaError(operation, status);
+    }
 }
 
 // The device the simulator will use; throws a CudaError that says so when

@@ -11,7 +11,10 @@
 namespace spikegraph::cuda_backend {
 
 // An owning device array of T. Allocation failure (out of device memory)
-// throws a CudaError naming the buffer and its size.
+// throws a CudaError naming the buffer and its size. It is freed on the
+// device it was allocated on, whichever device is current then (a
+// simulator's members are destroyed after its destructor has given the
+// caller's device back).
 template <class T>
 class DeviceBuffer {
 public:
@@ -20,12 +23,13 @@ public:
     DeviceBuffer(const DeviceBuffer&) = delete;
     DeviceBuffer& operator=(const DeviceBuffer&) = delete;
     DeviceBuffer(DeviceBuffer&& other) noexcept
-        : data_(std::exchange(other.data_, nullptr)), count_(std::exchange(other.count_, 0)) {}
+        : data_(std::exchange(other.data_, nullptr)), count_(std::exchange(other.count_, 0)), device_(other.device_) {}
     DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
         if (this != &other) {
             release();
             data_ = std::exchange(other.data_, nullptr);
             count_ = std::exchange(other.count_, 0);
+            device_ = other.device_;
         }
         return *this;
     }
@@ -43,6 +47,10 @@ public:
         }
         data_ = static_cast<T*>(memory);
         count_ = count;
+        if (cudaGetDevice(&device_) != cudaSuccess) {
+            (void)cudaGetLastError();
+            device_ = -1;  // unknown: freed on whichever device is current
+        }
     }
     // Grows (never shrinks) to at least `count` elements, by half again to
     // amortise; returns whether the address changed. Contents are not kept.
@@ -78,12 +86,19 @@ public:
 
 private:
     void release() noexcept {
-        if (data_) cudaFree(data_);
+        if (data_) {
+            int current = device_;
+            const bool switch_device = device_ >= 0 && cudaGetDevice(&current) == cudaSuccess && current != device_ &&
+                                       cudaSetDevice(device_) == cudaSuccess;
+            cudaFree(data_);
+            if (switch_device) cudaSetDevice(current);
+        }
         data_ = nullptr;
         count_ = 0;
     }
     T* data_ = nullptr;
     std::size_t count_ = 0;
+    int device_ = -1;  // where data_ was allocated
 };
 
 }  // namespace spikegraph::cuda_backend

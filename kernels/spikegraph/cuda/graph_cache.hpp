@@ -40,6 +40,8 @@ public:
         for (auto& cached : graphs_)
             if (cached.key == bytes) return cached.exec;
         cudaGraph_t graph = nullptr;
+        // The launches' errors are read after the capture: none from before may remain.
+        (void)cudaGetLastError();
         check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), std::string("cudaStreamBeginCapture of ") + what);
         capture(stream);
         const cudaError_t launched = cudaGetLastError();

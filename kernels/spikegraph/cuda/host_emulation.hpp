@@ -4,15 +4,30 @@
 // backend as plain C++). Every thread of a block runs as a fiber (ucontext) on
 // the calling OS thread; __syncthreads switches to the next fiber, so a block's
 // threads interleave exactly at barriers, as on a GPU; __syncwarp (and
-// __shfl_sync, built on it) waits only for the 32 threads of its warp. Blocks
-// run one after another, so `__shared__` variables can be function statics. A
-// barrier that some threads of a block (or warp) reach while others have
-// returned is reported as an error (undefined behaviour on a GPU). Denormals are flushed, as with nvcc's
-// -ftz=true. Streams run their work when it is issued; a stream being
-// captured records launches into a graph instead.
+// __shfl_sync and __ballot_sync, built on it) waits only for the 32 threads of
+// its warp. Blocks run one after another, so `__shared__` variables can be
+// function statics. A barrier that some threads of a block (or warp) reach
+// while others have returned is reported as an error (undefined behaviour on a
+// GPU). Denormals are flushed, as with nvcc's -ftz=true. Streams run their
+// work when it is issued; a stream being captured records launches into a
+// graph instead.
+//
+// Nothing about order is promised on a GPU, so the emulation varies it: the
+// threads between two barriers run in ascending order in one round and
+// descending in the next, and every other launch of a kernel runs its blocks
+// from the last to the first. Code that leans on an order (a read of shared memory
+// another thread writes without a barrier between, one block reading what
+// another writes) then gives different results in different places and the
+// comparison with the CPU fails. As on a GPU, a launch with an invalid
+// configuration does not run and leaves cudaErrorInvalidConfiguration for
+// cudaGetLastError, failing runtime calls leave their error there too, and
+// allocation, copies and synchronisation are refused while a stream is
+// being captured (cudaErrorStreamCaptureUnsupported).
 //
 // It checks the kernels' indexing, ordering and barriers, and the simulator's
-// host logic; it says nothing about real device behaviour or speed.
+// host logic; it says nothing about real device behaviour or speed, and it
+// cannot see a block read `__shared__` memory it never wrote (the statics
+// keep the previous block's values, a GPU gives garbage).
 #include <ucontext.h>
 
 #include <spikegraph/cpu/denormals.hpp>
@@ -47,7 +62,6 @@ namespace spikegraph::cuda_emulation {
 struct BlockState {
     dim3 block_index, grid_dim, block_dim;
     unsigned current = 0;  // the fiber running now
-    std::vector<std::uint32_t> ballot;
     std::vector<std::uint64_t> shuffle;  // per thread
 };
 inline BlockState& block_state() {
@@ -100,8 +114,9 @@ public:
         body_ = &body;
         if (fibers_.size() < threads) fibers_.resize(threads);
         for (unsigned t = 0; t < threads; ++t) start(fibers_[t]);
-        for (;;) {
-            for (unsigned t = 0; t < threads; ++t) {
+        for (bool descending = false;; descending = !descending) {
+            for (unsigned n = 0; n < threads; ++n) {
+                const unsigned t = descending ? threads - 1 - n : n;
                 if (fibers_[t].state != State::ready) continue;
                 block_state().current = t;
                 resume(fibers_[t]);
@@ -228,15 +243,17 @@ T __shfl_sync(unsigned, T value, int source) {
     return result;
 }
 
+// Every thread of the warp posts its predicate, then reads the warp's.
 inline unsigned __ballot_sync(unsigned, int predicate) {
     auto& state = ::spikegraph::cuda_emulation::block_state();
     const unsigned thread = state.current;
-    __syncthreads();  // earlier ballots have been read and cleared
-    if (predicate) state.ballot[thread / 32] |= 1u << (thread % 32);
-    __syncthreads();
-    const unsigned word = state.ballot[thread / 32];
-    __syncthreads();
-    if (thread % 32 == 0) state.ballot[thread / 32] = 0;
+    state.shuffle[thread] = predicate != 0;
+    __syncwarp();
+    const unsigned first = thread / 32 * 32;
+    const unsigned last = first + 32 < state.shuffle.size() ? first + 32 : unsigned(state.shuffle.size());
+    unsigned word = 0;
+    for (unsigned t = first; t < last; ++t) word |= unsigned(state.shuffle[t] != 0) << (t - first);
+    __syncwarp();  // every thread has read before any posts again
     return word;
 }
 
@@ -255,7 +272,8 @@ inline float atomicAdd(float* address, float value) {
 }
 
 namespace cub {
-// BlockScan's ExclusiveSum, written out with barriers.
+// BlockScan's ExclusiveSum, written out with its one internal barrier. As
+// with CUB, a block must pass a barrier before it reuses the TempStorage.
 template <class T, int Threads>
 class BlockScan {
 public:
@@ -265,7 +283,6 @@ public:
     explicit BlockScan(TempStorage& storage) : storage_(storage) {}
     void ExclusiveSum(T input, T& output, T& aggregate) {
         const unsigned thread = threadIdx.x;
-        __syncthreads();
         storage_.values[thread] = input;
         __syncthreads();
         T running{};
@@ -273,7 +290,6 @@ public:
         output = running;
         for (unsigned t = thread; t < unsigned(Threads); ++t) running += storage_.values[t];
         aggregate = running;
-        __syncthreads();
     }
 
 private:
@@ -284,10 +300,12 @@ private:
 // The runtime API subset the backend calls.
 enum cudaError_t {
     cudaSuccess = 0,
-    cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidValue = 1,
-    cudaErrorUnknown = 999,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorStreamCaptureUnsupported = 900,
     cudaErrorStreamCaptureInvalidated = 901,
+    cudaErrorUnknown = 999,
 };
 enum cudaMemcpyKind { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDeviceToDevice = 3 };
 enum cudaStreamCaptureMode { cudaStreamCaptureModeGlobal = 0, cudaStreamCaptureModeThreadLocal = 1 };
@@ -309,12 +327,34 @@ inline const char* cudaGetErrorName(cudaError_t error) {
         case cudaSuccess: return "cudaSuccess";
         case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
         case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+        case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+        case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
         case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
         default: return "cudaErrorUnknown";
     }
 }
 inline const char* cudaGetErrorString(cudaError_t error) { return cudaGetErrorName(error); }
-inline cudaError_t cudaGetLastError() { return cudaSuccess; }
+
+namespace spikegraph::cuda_emulation {
+// The runtime's per-thread last error: set by every failing call and by a
+// launch that cannot run, returned and cleared by cudaGetLastError.
+inline cudaError_t& last_error() {
+    thread_local cudaError_t error = cudaSuccess;
+    return error;
+}
+inline cudaError_t fail(cudaError_t error) {
+    last_error() = error;
+    return error;
+}
+// Streams being captured (the backend captures in thread-local mode; the
+// emulation runs on one thread).
+inline int& capturing_streams() {
+    thread_local int count = 0;
+    return count;
+}
+}  // namespace spikegraph::cuda_emulation
+
+inline cudaError_t cudaGetLastError() { return std::exchange(::spikegraph::cuda_emulation::last_error(), cudaSuccess); }
 inline cudaError_t cudaGetDeviceCount(int* count) {
     *count = 1;
     return cudaSuccess;
@@ -323,18 +363,28 @@ inline cudaError_t cudaGetDevice(int* device) {
     *device = 0;
     return cudaSuccess;
 }
-inline cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+inline cudaError_t cudaSetDevice(int device) {
+    return device == 0 ? cudaSuccess : ::spikegraph::cuda_emulation::fail(cudaErrorInvalidValue);
+}
+// Allocation, copies and synchronisation are refused while a stream is being
+// captured: a GPU refuses the first and the last, and the emulation, which
+// runs copies when they are issued, cannot capture the second.
+inline bool refused_during_capture() { return ::spikegraph::cuda_emulation::capturing_streams() != 0; }
 inline cudaError_t cudaMalloc(void** pointer, std::size_t bytes) {
+    *pointer = nullptr;
+    if (refused_during_capture()) return ::spikegraph::cuda_emulation::fail(cudaErrorStreamCaptureUnsupported);
     *pointer = std::malloc(bytes);
-    if (*pointer == nullptr) return cudaErrorMemoryAllocation;
+    if (*pointer == nullptr) return ::spikegraph::cuda_emulation::fail(cudaErrorMemoryAllocation);
     std::memset(*pointer, 0xA5, bytes);  // garbage, as cudaMalloc gives, so unset state shows
     return cudaSuccess;
 }
 inline cudaError_t cudaFree(void* pointer) {
+    if (refused_during_capture()) return ::spikegraph::cuda_emulation::fail(cudaErrorStreamCaptureUnsupported);
     std::free(pointer);
     return cudaSuccess;
 }
 inline cudaError_t cudaMemcpyAsync(void* target, const void* source, std::size_t bytes, cudaMemcpyKind, cudaStream_t) {
+    if (refused_during_capture()) return ::spikegraph::cuda_emulation::fail(cudaErrorStreamCaptureUnsupported);
     std::memcpy(target, source, bytes);
     return cudaSuccess;
 }
@@ -346,16 +396,21 @@ inline cudaError_t cudaStreamDestroy(cudaStream_t stream) {
     delete stream;
     return cudaSuccess;
 }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    if (refused_during_capture()) return ::spikegraph::cuda_emulation::fail(cudaErrorStreamCaptureUnsupported);
+    return cudaSuccess;
+}
 inline cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
-    if (stream->capturing) return cudaErrorInvalidValue;
+    if (stream->capturing) return ::spikegraph::cuda_emulation::fail(cudaErrorInvalidValue);
     stream->capturing = true;
+    ++::spikegraph::cuda_emulation::capturing_streams();
     stream->captured.clear();
     return cudaSuccess;
 }
 inline cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
-    if (!stream->capturing) return cudaErrorInvalidValue;
+    if (!stream->capturing) return ::spikegraph::cuda_emulation::fail(cudaErrorInvalidValue);
     stream->capturing = false;
+    --::spikegraph::cuda_emulation::capturing_streams();
     *graph = new EmulatedGraph{std::move(stream->captured)};
     return cudaSuccess;
 }
@@ -372,7 +427,7 @@ inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
     return cudaSuccess;
 }
 inline cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
-    if (stream->capturing) return cudaErrorInvalidValue;
+    if (stream->capturing) return ::spikegraph::cuda_emulation::fail(cudaErrorInvalidValue);
     for (const auto& work : exec->work) work();
     return cudaSuccess;
 }
@@ -381,17 +436,27 @@ namespace spikegraph::cuda_backend {
 
 template <class... Parameters, class... Arguments>
 void launch_kernel(void (*kernel)(Parameters...), dim3 grid, dim3 block, cudaStream_t stream, Arguments&&... arguments) {
+    // The emulation has one thread index (threadIdx.y and .z are 0).
+    if (block.y != 1 || block.z != 1) throw std::logic_error("cuda host emulation: launches of 2-D or 3-D blocks are not emulated");
+    // The limits of every device since compute capability 3.0.
+    if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535 || block.x == 0 ||
+        block.x > 1024) {
+        cuda_emulation::fail(cudaErrorInvalidConfiguration);
+        return;
+    }
+    static bool descending_blocks = false;
     auto run = [=] {
         cpu_backend::FlushDenormalsGuard flush;  // as nvcc -ftz=true, which spikegraph::cuda sets
         auto& state = cuda_emulation::block_state();
         state.grid_dim = grid;
         state.block_dim = block;
-        state.ballot.assign((block.x + 31) / 32, 0u);
         state.shuffle.assign(block.x, 0u);
+        descending_blocks = !descending_blocks;
+        auto order = [](unsigned n, unsigned count) { return descending_blocks ? count - 1 - n : n; };
         for (unsigned z = 0; z < grid.z; ++z)
             for (unsigned y = 0; y < grid.y; ++y)
                 for (unsigned x = 0; x < grid.x; ++x) {
-                    state.block_index = dim3(x, y, z);
+                    state.block_index = dim3(order(x, grid.x), order(y, grid.y), order(z, grid.z));
                     const std::function<void()> body = [&] { kernel(arguments...); };
                     cuda_emulation::BlockScheduler::instance().run(block.x, body);
                 }
