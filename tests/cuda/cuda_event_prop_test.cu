@@ -9,9 +9,11 @@
 // emulation, which uses the host's expf, spikes, readouts and every adjoint
 // are therefore bit for bit the CPU's, and so are the gradients of a single
 // lane; over several lanes the CUDA simulator sums dL/dw with atomics in
-// another order, so gradients agree to float rounding. On a GPU the device's
-// expf (within 2 ulp of the host's) enters every spike's arrival factors, so
-// there readouts and gradients are compared to a tolerance.
+// another order, so gradients agree to float rounding. On a GPU the spikes
+// must still match exactly (the arrival factors use detail::exp_polynomial on
+// both sides); the device's expf (within 2 ulp of the host's) enters only
+// AvgVarExpWeight's per-step weight, so there readouts and gradients are
+// compared to a tolerance.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
