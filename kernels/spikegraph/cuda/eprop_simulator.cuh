@@ -302,11 +302,7 @@ private:
             auto& d = get<C>(description.base.connections);
             d.synapse = b.synapse;
             d.in_syn = b.in_syn.data();
-            d.weights = b.synapses.weights.data();
-            d.row_start = b.synapses.row_start.data();
-            d.columns = b.synapses.columns.data();
-            d.unit_starts = b.synapses.split.starts.data();
-            d.units = b.synapses.split.units;
+            b.synapses.describe(d);
             d.events = b.events.data();
             description.gradients[C] = b.synapses.gradient.data();
         });

@@ -281,9 +281,7 @@ private:
             d.arrival = b.arrival;
             d.in_syn = b.in_syn.data();
             d.lambda_j = b.lambda_j.data();
-            d.weights = b.synapses.weights.data();
-            d.row_start = b.synapses.row_start.data();
-            d.columns = b.synapses.columns.data();
+            b.synapses.describe(d);
             d.gradient = b.synapses.gradient.data();
             d.u_bar = b.u_bar.data();
             d.events = b.events.data();

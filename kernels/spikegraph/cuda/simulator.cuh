@@ -28,6 +28,7 @@
 #include <spikegraph/cpu/input_source.hpp>
 #include <spikegraph/cuda/cuda_error.hpp>
 #include <spikegraph/cuda/device_buffer.hpp>
+#include <spikegraph/cuda/device_connectivity.hpp>
 #include <spikegraph/cuda/device_input.hpp>
 #include <spikegraph/cuda/device_neuron_biases.hpp>
 #include <spikegraph/cuda/graph_cache.hpp>
@@ -148,7 +149,7 @@ public:
         // failure leaves host and device agreeing on the old weights.
         detail::ConnectionStorage updated = b.storage;
         detail::replace_weights(updated, weights, name_view<Conn::name>);
-        b.weights.upload(updated.weights, "weights of connection '" + Conn::name.str() + "'", stream_);
+        b.synapses.weights.upload(updated.weights, "weights of connection '" + Conn::name.str() + "'", stream_);
         b.storage.weights = std::move(updated.weights);
     }
     template <std::size_t C>
@@ -206,9 +207,8 @@ private:
     struct ConnectionBuffers {
         typename Conn::synapse_type::Dynamics synapse{};
         detail::ConnectionStorage storage;
-        DeviceBuffer<float> in_syn, weights;
-        DeviceBuffer<std::uint32_t> row_start, columns;
-        DeviceRowSplit split;  // sparse only
+        DeviceBuffer<float> in_syn;
+        DeviceConnectivity synapses;
         DeviceBuffer<unsigned long long> events;
         std::vector<std::uint64_t> host_events;
     };
@@ -261,20 +261,11 @@ private:
     void upload_connection(detail::ConnectionStorage storage) {
         using Conn = typename Net::template connection_type<C>;
         auto& b = std::get<C>(connections_);
-        const std::string what = " of connection '" + Conn::name.str() + "'";
-        DeviceBuffer<float> weights(storage.weights.size(), "the weights" + what);
-        DeviceBuffer<std::uint32_t> row_start(storage.row_start.size(), "the CSR row starts" + what);
-        DeviceBuffer<std::uint32_t> columns(storage.columns.size(), "the CSR columns" + what);
-        weights.upload(storage.weights, "the weights" + what, stream_);
-        row_start.upload(storage.row_start, "the CSR row starts" + what, stream_);
-        columns.upload(storage.columns, "the CSR columns" + what, stream_);
-        DeviceRowSplit split = DeviceRowSplit::upload(storage, Conn::pre_type::size, Conn::post_type::size,
-                                                      options_.cuda_sparse_unit_width, what, stream_);
+        DeviceConnectivity uploaded =
+            DeviceConnectivity::upload(storage, Conn::pre_type::size, Conn::post_type::size, options_.cuda_sparse_unit_width,
+                                       " of connection '" + Conn::name.str() + "'", stream_);
         // Only now, with every copy done, does the connection change.
-        b.weights = std::move(weights);
-        b.row_start = std::move(row_start);
-        b.columns = std::move(columns);
-        b.split = std::move(split);
+        b.synapses = std::move(uploaded);
         b.storage = std::move(storage);
     }
 
@@ -301,11 +292,7 @@ private:
             auto& d = get<C>(description.connections);
             d.synapse = b.synapse;
             d.in_syn = b.in_syn.data();
-            d.weights = b.weights.data();
-            d.row_start = b.row_start.data();
-            d.columns = b.columns.data();
-            d.unit_starts = b.split.starts.data();
-            d.units = b.split.units;
+            b.synapses.describe(d);
             d.events = b.events.data();
         });
         plan_propagation(description);

@@ -26,6 +26,7 @@
 #include <spikegraph/cpu/buffer_tuples.hpp>
 #include <spikegraph/cuda/cuda_error.hpp>
 #include <spikegraph/cuda/device_buffer.hpp>
+#include <spikegraph/cuda/device_connectivity.hpp>
 #include <spikegraph/cuda/device_input.hpp>
 #include <spikegraph/cuda/device_neuron_biases.hpp>
 #include <spikegraph/cuda/device_network.cuh>
@@ -50,13 +51,13 @@ void fill(T* values, std::size_t count, T value, cudaStream_t stream) {
     check(cudaGetLastError(), "launching fill_kernel");
 }
 
-// One connection's synapses on host and device, and dL/dw summed on the device.
-struct DeviceSynapses {
+// One connection's synapses on host and device, and dL/dw summed on the
+// device. (The row split is for the inference propagation, e-prop's forward
+// pass; EventProp's kernels walk whole rows.)
+struct DeviceSynapses : DeviceConnectivity {
     detail::ConnectionStorage storage;  // the host copy, which optimisers change
     bool weights_changed = false;
-    DeviceBuffer<float> weights, gradient;
-    DeviceBuffer<std::uint32_t> row_start, columns;
-    DeviceRowSplit split;  // sparse only: for the inference propagation (e-prop's forward pass)
+    DeviceBuffer<float> gradient;
     std::vector<float> host_gradient;
 
     // Uploads a whole connection; the old one stays if anything fails.
@@ -64,22 +65,13 @@ struct DeviceSynapses {
     template <class Conn>
     void upload(detail::ConnectionStorage replacement, std::size_t unit_width, cudaStream_t stream) {
         const std::string what = " of connection '" + Conn::name.str() + "'";
-        DeviceBuffer<float> new_weights(replacement.weights.size(), "the weights" + what);
+        DeviceConnectivity uploaded =
+            DeviceConnectivity::upload(replacement, Conn::pre_type::size, Conn::post_type::size, unit_width, what, stream);
         DeviceBuffer<float> new_gradient(replacement.weights.size(), "the gradient" + what);
-        DeviceBuffer<std::uint32_t> new_row_start(replacement.row_start.size(), "the CSR row starts" + what);
-        DeviceBuffer<std::uint32_t> new_columns(replacement.columns.size(), "the CSR columns" + what);
-        new_weights.upload(replacement.weights, "the weights" + what, stream);
-        new_row_start.upload(replacement.row_start, "the CSR row starts" + what, stream);
-        new_columns.upload(replacement.columns, "the CSR columns" + what, stream);
-        DeviceRowSplit new_split =
-            DeviceRowSplit::upload(replacement, Conn::pre_type::size, Conn::post_type::size, unit_width, what, stream);
         fill(new_gradient.data(), new_gradient.size(), 0.0f, stream);
         check(cudaStreamSynchronize(stream), "zeroing the gradient" + what);
-        weights = std::move(new_weights);
+        static_cast<DeviceConnectivity&>(*this) = std::move(uploaded);
         gradient = std::move(new_gradient);
-        row_start = std::move(new_row_start);
-        columns = std::move(new_columns);
-        split = std::move(new_split);
         host_gradient.assign(replacement.weights.size(), 0.0f);
         storage = std::move(replacement);
         weights_changed = false;
