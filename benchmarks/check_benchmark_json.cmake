@@ -1,10 +1,16 @@
-# cmake -DPROGRAM=<event_prop_benchmark> -P check_benchmark_json.cmake
-# Runs a tiny configuration with two stand-in peers and checks the JSON lines:
-# the fields run_suite.sh and make_report.py rely on, a ratio for the peer
-# that reported a figure, and none for the one that was unavailable.
+# cmake -DPROGRAM=<benchmark program> [-DCOUNT_FIELD=trials] -P check_benchmark_json.cmake
+# Runs a tiny configuration of event_prop_benchmark or inference_benchmark
+# with two stand-in peers and checks the JSON lines: the fields run_suite.sh
+# and make_report.py rely on, how many timed runs there were (COUNT_FIELD:
+# event_prop_benchmark's "trials", inference_benchmark's "passes"), a ratio
+# for the peer that reported a figure, and none for the one that was
+# unavailable.
 cmake_minimum_required(VERSION 3.22)
 if(NOT PROGRAM)
-  message(FATAL_ERROR "give -DPROGRAM=<path of event_prop_benchmark>")
+  message(FATAL_ERROR "give -DPROGRAM=<path of the benchmark program>")
+endif()
+if(NOT COUNT_FIELD)
+  set(COUNT_FIELD trials)
 endif()
 
 # The program appends "--benchmark ... --inputs DIR ..." to a peer command;
@@ -16,7 +22,7 @@ execute_process(
           --memory-bandwidth-gbs 10 --peer "${_ok_peer}" --peer "${_missing_peer}"
   OUTPUT_VARIABLE _out ERROR_VARIABLE _err RESULT_VARIABLE _rc TIMEOUT 50)
 if(NOT _rc EQUAL 0)
-  message(FATAL_ERROR "event_prop_benchmark exited with ${_rc}:\n${_err}")
+  message(FATAL_ERROR "${PROGRAM} exited with ${_rc}:\n${_err}")
 endif()
 
 string(STRIP "${_out}" _out)
@@ -49,9 +55,9 @@ foreach(_line IN ITEMS "${_with_ratio}" "${_without_ratio}")
   if(NOT _timesteps EQUAL 20)
     message(FATAL_ERROR "timesteps is ${_timesteps}, expected 20")
   endif()
-  _json_get(_trials "${_line}" trials)
-  if(NOT _trials GREATER 0)
-    message(FATAL_ERROR "trials is ${_trials}, expected at least 1:\n${_line}")
+  _json_get(_count "${_line}" ${COUNT_FIELD})
+  if(NOT _count GREATER 0)
+    message(FATAL_ERROR "${COUNT_FIELD} is ${_count}, expected at least 1:\n${_line}")
   endif()
 endforeach()
 

@@ -9,16 +9,20 @@
 // adds the same weights in the same order (adding 0 * w changes nothing), so its
 // outputs must equal the library's; "reference_max_abs_diff" shows that it does.
 //
-// Each timed run is repeated (--repeats, default 5) and the median time is
-// reported, since a single run lasts only tens of milliseconds.
+// A pass over the examples lasts tens of milliseconds, where a busy host's
+// hiccups move a median of a few passes by a third. So passes are timed for
+// --seconds (default 3; at least --repeats passes, default 5), and the
+// figure is the median over all of them ("passes" in the JSON line).
 //
 // Each --peer NAME=CMD (benchmarks/peers/) runs the same net forward, without
-// gradients, on the same spike trains after spikegraph's measurement; the
-// "cpu" line then carries the peer's samples/s and ratio_vs_peer, once per
-// peer. --memory-bandwidth-gbs adds the roofline fields (benchmark_support.hpp).
+// gradients, on the same spike trains; spikegraph's passes are timed for
+// --seconds before the peers and again after them, so that a host whose
+// speed drifts during the run moves both sides alike. The "cpu" line then
+// carries the peer's samples/s and ratio_vs_peer, once per peer.
+// --memory-bandwidth-gbs adds the roofline fields (benchmark_support.hpp).
 //
 //   inference_benchmark [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0]
-//                       [--repeats 5] [--no-reference] [--peer NAME=CMD]... [--inputs-dir DIR]
+//                       [--repeats 5] [--seconds 3] [--no-reference] [--peer NAME=CMD]... [--inputs-dir DIR]
 //                       [--memory-bandwidth-gbs B]
 
 #include <algorithm>
@@ -90,7 +94,8 @@ struct Options {
     std::size_t batch = 32;
     std::size_t examples = 0;  // 0: 256 at T = 100, 64 otherwise
     unsigned threads = 0;
-    unsigned repeats = 5;
+    unsigned repeats = 5;  // timed passes at least
+    double seconds = 3.0;  // and passes until this much time has passed
     bool reference = true;
     benchmark_support::CommonOptions common;
 };
@@ -99,7 +104,7 @@ struct Options {
     std::fprintf(stderr,
                  "inference_benchmark: %s\n"
                  "usage: inference_benchmark [--timesteps 100,1000] [--batch 32] [--examples N] [--threads 0]"
-                 " [--repeats 5] [--no-reference] %s\n",
+                 " [--repeats 5] [--seconds 3] [--no-reference] %s\n",
                  why, benchmark_support::CommonOptions::usage);
     std::exit(2);
 }
@@ -143,6 +148,13 @@ Options parse(int argc, char** argv) {
         } else if (arg == "--repeats") {
             o.repeats = unsigned(parse_number(value(), "--repeats"));
             if (o.repeats == 0) usage("--repeats must be > 0");
+        } else if (arg == "--seconds") {
+            const std::string text(value());
+            try {
+                o.seconds = benchmark_support::parse_number(arg, text.c_str(), true);
+            } catch (const std::exception& e) {
+                usage(e.what());
+            }
         } else if (arg == "--no-reference") {
             o.reference = false;
         } else if (arg == "--help" || arg == "-h") {
@@ -203,7 +215,7 @@ struct Figures {
 };
 
 benchmark_support::JsonLine make_line(const char* backend, int timesteps, std::size_t batch, unsigned threads,
-                                     std::size_t examples, unsigned repeats, const Figures& f) {
+                                     std::size_t examples, std::size_t passes, const Figures& f) {
     benchmark_support::JsonLine line;
     line.add("benchmark", "inference")
         .add("backend", backend)
@@ -216,7 +228,7 @@ benchmark_support::JsonLine make_line(const char* backend, int timesteps, std::s
         .add("samples_per_s", double(examples) / f.seconds)
         .add("synaptic_events_per_s", double(f.synaptic_events) / f.seconds)
         .add("hidden_rate_hz", f.hidden_rate_hz, 4)
-        .add("repeats", repeats)
+        .add("passes", passes)
         .add("weights_mib", double((num_inputs + num_hidden + num_outputs) * num_hidden * sizeof(float)) / (1 << 20), 4);
     return line;
 }
@@ -311,14 +323,19 @@ Figures run_reference(const DenseReference& ref, const sg::SpikeDataset& data, i
     return f;
 }
 
+// What one measurement found: the counts of a pass (every pass simulates
+// the same examples with the same weights) and the dense reference's lines.
 struct Measured {
-    benchmark_support::JsonLine line;                         // the event-driven run
+    Figures figures;                                           // seconds: not yet known
     std::vector<benchmark_support::JsonLine> reference_lines;  // the dense reference, when run
-    double samples_per_s = 0;
 };
 
+// Passes of the compiled net over the examples, at least o.repeats and until
+// o.seconds have passed; their seconds are appended to `times`. With
+// `reference`, the dense reference is timed too (o.repeats passes) and its
+// outputs compared with the library's.
 Measured measure(const Options& o, const sg::SpikeDataset& data, const sg::SpikeDataset& warm_up, int timesteps,
-                 std::size_t examples, unsigned threads) {
+                 std::size_t examples, unsigned threads, bool reference, std::vector<double>& times) {
     Measured m;
     auto model = sg::InferenceCompiler{.example_timesteps = timesteps,
                                        .batch_size = o.batch,
@@ -329,29 +346,24 @@ Measured measure(const Options& o, const sg::SpikeDataset& data, const sg::Spike
                      .compile<sg::cpu>(net);
     (void)model.predict(warm_up);  // one untimed batch: page faults, thread start-up
 
-    // Every repeat simulates the same examples, so the counts are those of one repeat.
     Counter counter;
     sg::Predictions predictions;
-    std::vector<double> times;
-    for (unsigned r = 0; r < o.repeats; ++r) {
+    std::vector<double> own_times;
+    const auto start = std::chrono::steady_clock::now();
+    for (unsigned pass = 0; pass < o.repeats || benchmark_support::seconds_since(start) < o.seconds; ++pass) {
         counter = Counter{};
-        const auto start = std::chrono::steady_clock::now();
+        const auto pass_start = std::chrono::steady_clock::now();
         predictions = model.predict(data, counter);
-        const auto stop = std::chrono::steady_clock::now();
-        times.push_back(std::chrono::duration<double>(stop - start).count());
+        own_times.push_back(benchmark_support::seconds_since(pass_start));
     }
+    times.insert(times.end(), own_times.begin(), own_times.end());
 
-    Figures f;
-    f.seconds = benchmark_support::median(times);
+    Figures& f = m.figures;
     f.synaptic_events = counter.synaptic_events;
     f.hidden_rate_hz =
         double(counter.hidden_spikes) / (double(num_hidden) * double(counter.lanes) * timesteps * dt) * 1000.0;
-    m.samples_per_s = double(examples) / f.seconds;
-    m.line = make_line("cpu", timesteps, o.batch, threads, examples, o.repeats, f);
-    m.line.add("peak_memory_mib", benchmark_support::peak_resident_mib(), 5);
-    benchmark_support::add_roofline(m.line, double(f.synaptic_events) / f.seconds, o.common.memory_bandwidth_gb_s);
 
-    if (o.reference && timesteps == 100) {
+    if (reference && o.reference && timesteps == 100) {
         DenseReference ref;
         ref.w_in = model.weights<"input_hidden">();
         ref.w_rec = model.weights<"hidden_hidden">();
@@ -367,11 +379,11 @@ Measured measure(const Options& o, const sg::SpikeDataset& data, const sg::Spike
         double max_diff = 0.0;
         for (std::size_t i = 0; i < ref_outputs.size(); ++i)
             max_diff = std::max(max_diff, double(std::fabs(ref_outputs[i] - predictions.values[i])));
-        auto reference = make_line("cpu_dense_reference", timesteps, o.batch, threads, examples, o.repeats, r);
-        reference.add("event_driven_speedup", r.seconds / f.seconds, 4)
+        auto line = make_line("cpu_dense_reference", timesteps, o.batch, threads, examples, o.repeats, r);
+        line.add("event_driven_speedup", r.seconds / benchmark_support::median(own_times), 4)
             .add("reference_max_abs_diff", max_diff, 3)
             .add("note", "naive dense loop: every synapse every step");
-        m.reference_lines.push_back(reference);
+        m.reference_lines.push_back(line);
     }
     return m;
 }
@@ -392,12 +404,21 @@ int run_benchmark(const Options& o) {
 
         std::fprintf(stderr, "inference_benchmark: T = %d, %zu examples, batch %zu, %u threads\n", timesteps, examples,
                      o.batch, threads);
-        const Measured m = measure(o, data, warm_up, timesteps, examples, threads);  // the model is gone before any peer runs
-
+        std::vector<double> times;
+        // The model is gone before any peer runs.
+        const Measured m = measure(o, data, warm_up, timesteps, examples, threads, true, times);
         const std::vector<benchmark_support::PeerResult> peers = benchmark_support::run_peers_on(
             o.common, "inference", "inference_T" + std::to_string(timesteps), data, timesteps, dt, o.batch,
             1000.0 * input_rate_per_ms, 0x5eed0000u + std::uint64_t(timesteps), 0.0, network_json(), threads);
-        benchmark_support::print_with_peers(m.line, peers, m.samples_per_s);
+        if (!peers.empty()) (void)measure(o, data, warm_up, timesteps, examples, threads, false, times);
+
+        Figures f = m.figures;
+        f.seconds = benchmark_support::median(times);
+        const double samples_per_s = double(examples) / f.seconds;
+        auto line = make_line("cpu", timesteps, o.batch, threads, examples, times.size(), f);
+        line.add("peak_memory_mib", benchmark_support::peak_resident_mib(), 5);
+        benchmark_support::add_roofline(line, double(f.synaptic_events) / f.seconds, o.common.memory_bandwidth_gb_s);
+        benchmark_support::print_with_peers(line, peers, samples_per_s);
         for (const auto& reference : m.reference_lines) reference.print();
     }
     return 0;
