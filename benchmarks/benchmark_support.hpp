@@ -72,6 +72,17 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Calls trial() until `seconds` have passed, at least once, and returns its
+// last result: for training benchmarks, whose every trial (a model fresh from
+// the same initial weights, a warm-up pass, timed passes) does the same work.
+template <class Trial>
+auto repeat_trials(double seconds, Trial&& trial) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = trial();
+    while (seconds_since(start) < seconds) result = trial();
+    return result;
+}
+
 inline double median(std::vector<double> values) {
     if (values.empty()) return 0.0;
     std::sort(values.begin(), values.end());

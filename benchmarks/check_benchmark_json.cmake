@@ -1,8 +1,9 @@
 # cmake -DPROGRAM=<benchmark program> [-DCOUNT_FIELD=trials] -P check_benchmark_json.cmake
-# Runs a tiny configuration of event_prop_benchmark or inference_benchmark
-# with two stand-in peers and checks the JSON lines: the fields run_suite.sh
-# and make_report.py rely on, how many timed runs there were (COUNT_FIELD:
-# event_prop_benchmark's "trials", inference_benchmark's "passes"), a ratio
+# Runs a tiny configuration of event_prop_benchmark, eprop_benchmark or
+# inference_benchmark with two stand-in peers and checks the JSON lines: the
+# fields run_suite.sh and make_report.py rely on, how many timed runs there
+# were (COUNT_FIELD: the training benchmarks' "trials", inference_benchmark's
+# "passes"), a ratio
 # for the peer that reported a figure, and none for the one that was
 # unavailable.
 cmake_minimum_required(VERSION 3.22)

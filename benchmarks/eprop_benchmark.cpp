@@ -2,8 +2,11 @@
 //   700 SpikeInput -> 256 ALIF (recurrent) -> 20 LI (SumVar), Delta synapses,
 // fed 10 Hz Poisson spike trains, batch 32, T = 100 steps of 1 ms.
 // A training step is forward + e-prop learning (eligibility sums and the
-// learning signal) + Adam update; the figure is training examples per second
-// (median over --repeats passes over the examples, after one warm-up pass).
+// learning signal) + Adam update; the figure is training examples per second:
+// the median over the timed passes of trials (a model fresh from the same
+// initial weights, one warm-up pass over the examples, --repeats timed
+// passes) repeated for --seconds (default 3) before the peers run and again
+// after them, as event_prop_benchmark.cpp does. "trials" gives their count.
 //
 // Prints one JSON line per --timesteps value with samples/s, forward synaptic
 // events/s (over the timed passes), the hidden firing rate (over the timed passes, and at
@@ -16,7 +19,7 @@
 // after spikegraph's measurement (see event_prop_benchmark.cpp and
 // benchmarks/peers/README.md); --memory-bandwidth-gbs adds the roofline fields.
 //
-//   eprop_benchmark [--timesteps 100] [--batch 32] [--examples 256] [--threads 0] [--repeats 3]
+//   eprop_benchmark [--timesteps 100] [--batch 32] [--examples 256] [--threads 0] [--repeats 3] [--seconds 3]
 //                   [--peer NAME=CMD]... [--inputs-dir DIR] [--memory-bandwidth-gbs B]
 
 #include <algorithm>
@@ -99,14 +102,19 @@ struct Options {
     std::size_t examples = 256;
     unsigned threads = 0;
     unsigned repeats = 3;
+    double seconds = 3.0;  // trials repeat until this much time has passed
     benchmark_support::CommonOptions common;
 };
 
 struct Figures {
     double samples_per_s = 0, synaptic_events_per_s = 0, hidden_rate_hz = 0, initial_hidden_rate_hz = 0;
+    double events_per_pass = 0;
+    unsigned trials = 0;
 };
 
-Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& options) {
+// One trial; appends the seconds of its timed passes. Its figures but the
+// speed: the counts over its timed passes.
+Figures trial(const sg::SpikeDataset& data, int timesteps, const Options& options, std::vector<double>& seconds) {
     auto model = sg::EPropCompiler{.example_timesteps = timesteps,
                                    .loss = sg::SparseCategoricalCrossentropy{},
                                    .optimiser = sg::Adam{.lr = learning_rate},
@@ -120,7 +128,6 @@ Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& opti
     std::vector<std::size_t> order(options.examples);
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::vector<float> outputs;
-    std::vector<double> seconds;
     // Training moves the hidden rate, so it is reported at the initial
     // weights (the first batch, run before any update) and over the timed passes.
     std::uint64_t events = 0, initial_hidden_spikes = 0, hidden_spikes = 0;
@@ -147,11 +154,9 @@ Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& opti
         events += pass_events;
         hidden_spikes += pass_hidden_spikes;
     }
-    const double timed_seconds = std::accumulate(seconds.begin(), seconds.end(), 0.0);
     const double neuron_seconds = double(options.examples * num_hidden) * double(timesteps) * dt * 1e-3;
     Figures f;
-    f.samples_per_s = double(options.examples) / benchmark_support::median(seconds);
-    f.synaptic_events_per_s = double(events) / timed_seconds;
+    f.events_per_pass = double(events) / double(options.repeats);
     f.hidden_rate_hz = double(hidden_spikes) / (neuron_seconds * double(options.repeats));
     f.initial_hidden_rate_hz = double(initial_hidden_spikes) / (double(initial_lanes * num_hidden) * timesteps * dt * 1e-3);
     return f;
@@ -162,7 +167,7 @@ Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& opti
 int main(int argc, char** argv) try {
     Options options;
     const std::optional<int> status = benchmark_support::parse_arguments(
-        argc, argv, std::string("[--timesteps 100[,T2...]] [--batch 32] [--examples 256] [--threads 0 (all)] [--repeats 3] ") +
+        argc, argv, std::string("[--timesteps 100[,T2...]] [--batch 32] [--examples 256] [--threads 0 (all)] [--repeats 3] [--seconds 3] ") +
             benchmark_support::CommonOptions::usage, [&](std::string_view arg, auto& value) {
             if (options.common.parse(arg, value)) return true;
             if (arg == "--timesteps") options.timesteps = benchmark_support::parse_int_list(arg, value());
@@ -170,6 +175,7 @@ int main(int argc, char** argv) try {
             else if (arg == "--examples") options.examples = benchmark_support::parse_count(arg, value());
             else if (arg == "--threads") options.threads = unsigned(benchmark_support::parse_count(arg, value()));
             else if (arg == "--repeats") options.repeats = unsigned(benchmark_support::parse_count(arg, value()));
+            else if (arg == "--seconds") options.seconds = benchmark_support::parse_number(arg, value(), true);
             else return false;
             return true;
         });
@@ -184,7 +190,19 @@ int main(int argc, char** argv) try {
                                                                          timesteps, dt, input_rate_hz, data_seed);
         std::fprintf(stderr, "eprop_benchmark: T = %d, %zu examples, batch %zu, %u threads\n", timesteps,
                      options.examples, options.batch, threads);
-        const Figures f = measure(data, timesteps, options);  // the model is gone before any peer runs
+        // Timed before and after the peers (a host whose speed drifts favours
+        // neither side); the models are gone before any peer runs.
+        std::vector<double> seconds;
+        auto measure = [&] { return benchmark_support::repeat_trials(options.seconds, [&] { return trial(data, timesteps, options, seconds); }); };
+        Figures f = measure();
+        const std::vector<benchmark_support::PeerResult> peers = benchmark_support::run_peers_on(
+            options.common, "eprop", "eprop_T" + std::to_string(timesteps), data, timesteps, dt, options.batch,
+            input_rate_hz, data_seed, learning_rate, network_json(), threads);
+        if (!peers.empty()) (void)measure();
+        const double median = benchmark_support::median(seconds);
+        f.samples_per_s = double(options.examples) / median;
+        f.synaptic_events_per_s = f.events_per_pass / median;
+        f.trials = unsigned(seconds.size() / options.repeats);
 
         benchmark_support::JsonLine line;
         line.add("benchmark", "eprop_train")
@@ -195,6 +213,7 @@ int main(int argc, char** argv) try {
             .add("threads", threads)
             .add("examples", options.examples)
             .add("repeats", options.repeats)
+            .add("trials", f.trials)
             .add("samples_per_s", f.samples_per_s, 5)
             .add("synaptic_events_per_s", f.synaptic_events_per_s, 4)
             .add("forward_synaptic_events_per_s", f.synaptic_events_per_s, 4)
@@ -208,10 +227,6 @@ int main(int argc, char** argv) try {
             line.add("mlgenn_cpu_quoted_samples_per_s", mlgenn_quoted_samples_per_s, 4)
                 .add("mlgenn_quoted_note", "issue 5, batch 1, flush-to-zero, not measured here")
                 .add("ratio_vs_mlgenn_quoted", f.samples_per_s / mlgenn_quoted_samples_per_s, 3);
-
-        const std::vector<benchmark_support::PeerResult> peers = benchmark_support::run_peers_on(
-            options.common, "eprop", "eprop_T" + std::to_string(timesteps), data, timesteps, dt, options.batch,
-            input_rate_hz, data_seed, learning_rate, network_json(), threads);
         benchmark_support::print_with_peers(line, peers, f.samples_per_s);
     }
     return 0;

@@ -157,11 +157,7 @@ Figures trial(const sg::SpikeDataset& data, int timesteps, const Options& option
 // passes appended to seconds: a pass at T = 100 takes tens of milliseconds,
 // where a busy host's hiccups move a median of three passes by a third.
 Figures measure(const sg::SpikeDataset& data, int timesteps, const Options& options, std::vector<double>& seconds) {
-    const auto start = std::chrono::steady_clock::now();
-    Figures f;
-    do f = trial(data, timesteps, options, seconds);
-    while (benchmark_support::seconds_since(start) < options.seconds);
-    return f;
+    return benchmark_support::repeat_trials(options.seconds, [&] { return trial(data, timesteps, options, seconds); });
 }
 
 // The figure: the median over all timed passes (the peers report the median
