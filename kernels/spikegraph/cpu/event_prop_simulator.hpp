@@ -37,11 +37,23 @@
 namespace spikegraph::cpu_backend {
 
 // The loops over a step's spikes (about 14 of 256 neurons at 56 Hz) run over
-// whole 16-float vectors: the entries past the count hold stale scratch (zero
-// or an earlier step's), are computed and never read. Without the padding a
-// count below the vector width runs entirely in the compiler's scalar
-// remainder loop.
-inline constexpr std::size_t whole_vectors(std::size_t count) { return (count + 15) / 16 * 16; }
+// whole vectors of the target: the entries past the count hold stale scratch
+// (zero or an earlier step's), are computed and never read. Without the
+// padding a count below the vector width runs entirely in the compiler's
+// scalar remainder loop. A step with fewer spikes than half a vector takes
+// them one by one (gathering them costs more than the vector saves: the
+// Yin-Yang quickstart, about one spike a step, ran 1.2x slower that way).
+#if defined(__AVX512F__)
+inline constexpr std::size_t vector_floats = 16;
+#elif defined(__AVX__)
+inline constexpr std::size_t vector_floats = 8;
+#else
+inline constexpr std::size_t vector_floats = 4;
+#endif
+inline constexpr std::size_t whole_vectors(std::size_t count) {
+    return (count + vector_floats - 1) / vector_floats * vector_floats;
+}
+inline constexpr bool worth_a_vector(std::size_t count) { return 2 * count >= vector_floats; }
 
 // Columns of a population's fire scratch: its variables, V at the step's
 // start, the readout and the bias.
@@ -380,15 +392,30 @@ private:
                 const float dt = this->options_.dt;
                 // The ids that crossed, in ascending order as the backward pass needs.
                 const std::uint32_t fired = compact_crossed(crossed, Pop::size);
+                const std::size_t base = records.size();
+                records.resize(base + fired);
+                SpikeRecord* step_records = records.data() + base;
+                if (!worth_a_vector(fired)) {
+                    for (std::uint32_t f = 0; f < fired; ++f) {
+                        const std::size_t i = crossed[f];
+                        NeuronState<Model> state;
+                        [&]<std::size_t... V>(std::index_sequence<V...>) { ((state[int(V)] = std::get<V>(variables)[i]), ...); }(each_variable);
+                        SpikeRecord record;
+                        Neuron::fire(neuron_dynamics(dynamics, biases, i), readout_dynamics, state, v_start[i], readout[i],
+                                     readout_step[i], step, dt, record);
+                        record.id = std::uint32_t(i);
+                        step_records[f] = record;
+                        ++counts[i];
+                        [&]<std::size_t... V>(std::index_sequence<V...>) { ((std::get<V>(variables)[i] = state[int(V)]), ...); }(each_variable);
+                    }
+                    return;
+                }
                 // The crossing neurons' state is gathered into contiguous
                 // scratch, fired there in a loop that vectorises (an
                 // interpolation, a division and an exponential a spike, side
                 // by side), and scattered back. GCC does not emit gathers and
                 // scatters when tuning for AMD Zen, so a loop that reads and
                 // writes by neuron id stays scalar.
-                const std::size_t base = records.size();
-                records.resize(base + fired);
-                SpikeRecord* step_records = records.data() + base;
                 constexpr std::size_t padded_size = whole_vectors(Pop::size);
                 float* gathered = b.fire_scratch.data() + lane * padded_size * fire_scratch_columns<Model>;
                 const auto gathered_variables = [&]<std::size_t... V>(std::index_sequence<V...>) {
@@ -528,9 +555,13 @@ private:
         ExponentialArrival::Factors* factors = b.step_factors.data() + lane * padded_size;
         float* offsets = b.step_offsets.data() + lane * padded_size;
         const std::size_t count = last - first;  // at most one spike a neuron in a step
-        for (std::size_t r = 0; r < count; ++r) offsets[r] = spikes[r].offset;
-        const std::size_t padded = whole_vectors(count);
         auto fill = [&]<bool EqualTaus>() {
+            if (!worth_a_vector(count)) {
+                for (std::size_t r = 0; r < count; ++r) factors[r] = arrival.template factors_with<EqualTaus>(spikes[r].offset);
+                return;
+            }
+            for (std::size_t r = 0; r < count; ++r) offsets[r] = spikes[r].offset;
+            const std::size_t padded = whole_vectors(count);
             SPIKEGRAPH_INDEPENDENT_ITERATIONS
             for (std::size_t r = 0; r < padded; ++r) factors[r] = arrival.template factors_with<EqualTaus>(offsets[r]);
         };
