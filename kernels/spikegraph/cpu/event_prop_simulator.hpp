@@ -84,9 +84,12 @@ struct EventPropPopulationBuffers {
     std::vector<float> fired_v_bar, fired_lambda_v;  // scratch: reverse()'s results for the step's spikes, by position
     std::vector<float> reset_slope;          // scratch: each spike's EventPropNeuron::reset_slope, by position
     std::vector<float> regularisation_drive; // per neuron: dL/dV added at each of its spikes
-    std::vector<float> fire_scratch;         // scratch, [lane][fire_scratch_columns][neuron]: the state of the step's crossing neurons, by position
-    std::vector<std::int32_t> fire_readout_step;  // scratch, [lane][neuron]: their readout_step, by position
-    std::vector<EventPropSpikeRecord> fire_records;  // scratch, [lane][neuron]: their records, by position
+    // Scratch of update_population(), by position in the step's spikes, each
+    // row padded to whole_vectors(size): the crossing neurons' state
+    // ([lane][fire_scratch_columns][position]), readout_step and records.
+    std::vector<float> fire_scratch;
+    std::vector<std::int32_t> fire_readout_step;
+    std::vector<EventPropSpikeRecord> fire_records;
     NeuronBiases bias;
 
     std::uint32_t spike_id(std::size_t lane, std::size_t r) const { return records[lane][r].id; }
