@@ -352,6 +352,13 @@ inline int& capturing_streams() {
     thread_local int count = 0;
     return count;
 }
+// Allocation, copies and synchronisation are refused while a stream is being
+// captured: a GPU refuses the first and the last, and the emulation, which
+// runs copies when they are issued, cannot capture the second. The error,
+// or cudaSuccess when no stream is being captured.
+inline cudaError_t refusal_during_capture() {
+    return capturing_streams() != 0 ? fail(cudaErrorStreamCaptureUnsupported) : cudaSuccess;
+}
 }  // namespace spikegraph::cuda_emulation
 
 inline cudaError_t cudaGetLastError() { return std::exchange(::spikegraph::cuda_emulation::last_error(), cudaSuccess); }
@@ -366,25 +373,21 @@ inline cudaError_t cudaGetDevice(int* device) {
 inline cudaError_t cudaSetDevice(int device) {
     return device == 0 ? cudaSuccess : ::spikegraph::cuda_emulation::fail(cudaErrorInvalidValue);
 }
-// Allocation, copies and synchronisation are refused while a stream is being
-// captured: a GPU refuses the first and the last, and the emulation, which
-// runs copies when they are issued, cannot capture the second.
-inline bool refused_during_capture() { return ::spikegraph::cuda_emulation::capturing_streams() != 0; }
 inline cudaError_t cudaMalloc(void** pointer, std::size_t bytes) {
     *pointer = nullptr;
-    if (refused_during_capture()) return ::spikegraph::cuda_emulation::fail(cudaErrorStreamCaptureUnsupported);
+    if (const cudaError_t refused = ::spikegraph::cuda_emulation::refusal_during_capture()) return refused;
     *pointer = std::malloc(bytes);
     if (*pointer == nullptr) return ::spikegraph::cuda_emulation::fail(cudaErrorMemoryAllocation);
     std::memset(*pointer, 0xA5, bytes);  // garbage, as cudaMalloc gives, so unset state shows
     return cudaSuccess;
 }
 inline cudaError_t cudaFree(void* pointer) {
-    if (refused_during_capture()) return ::spikegraph::cuda_emulation::fail(cudaErrorStreamCaptureUnsupported);
+    if (const cudaError_t refused = ::spikegraph::cuda_emulation::refusal_during_capture()) return refused;
     std::free(pointer);
     return cudaSuccess;
 }
 inline cudaError_t cudaMemcpyAsync(void* target, const void* source, std::size_t bytes, cudaMemcpyKind, cudaStream_t) {
-    if (refused_during_capture()) return ::spikegraph::cuda_emulation::fail(cudaErrorStreamCaptureUnsupported);
+    if (const cudaError_t refused = ::spikegraph::cuda_emulation::refusal_during_capture()) return refused;
     std::memcpy(target, source, bytes);
     return cudaSuccess;
 }
@@ -397,7 +400,7 @@ inline cudaError_t cudaStreamDestroy(cudaStream_t stream) {
     return cudaSuccess;
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
-    if (refused_during_capture()) return ::spikegraph::cuda_emulation::fail(cudaErrorStreamCaptureUnsupported);
+    if (const cudaError_t refused = ::spikegraph::cuda_emulation::refusal_during_capture()) return refused;
     return cudaSuccess;
 }
 inline cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
